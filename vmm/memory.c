@@ -1,0 +1,123 @@
+#include "vmm/memory.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define HUGEPAGE_SIZE (2ULL << 20)
+
+void guest_ram_layout(uint64_t size, uint64_t *low_size, uint64_t *high_size)
+{
+	*low_size = size < MMIO_HOLE_ADDR ? size : MMIO_HOLE_ADDR;
+	*high_size = size - *low_size;
+}
+
+static int ram_memfd(uint64_t size, bool hugepages)
+{
+	unsigned int flags = MFD_CLOEXEC | (hugepages ? MFD_HUGETLB : 0);
+	int fd = memfd_create("conduit-ram", flags);
+
+	if (fd < 0) {
+		log_error("cannot create guest RAM (memfd_create: %s)", strerror(errno));
+		return -1;
+	}
+	if (ftruncate(fd, (off_t)size)) {
+		log_error("cannot size guest RAM to %llu MiB (%s)",
+			  (unsigned long long)(size >> 20), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int guest_ram_create(struct guest_ram *ram, uint64_t size, bool hugepages)
+{
+	int mflags = MAP_SHARED | MAP_NORESERVE;
+
+	memset(ram, 0, sizeof(*ram));
+	ram->fd = -1;
+	if (hugepages && size % HUGEPAGE_SIZE) {
+		log_error("--memory with hugepages=on must be a multiple of 2M");
+		return -1;
+	}
+	ram->fd = ram_memfd(size, hugepages);
+	if (ram->fd < 0)
+		return -1;
+	/* Hugetlb memfds fail at fault time, not at mmap, when the pool is empty:
+	 * populate up front so a short pool is an error now, not a guest SIGBUS. */
+	if (hugepages)
+		mflags |= MAP_POPULATE;
+	ram->host = mmap(NULL, size, PROT_READ | PROT_WRITE, mflags, ram->fd, 0);
+	if (ram->host == MAP_FAILED) {
+		log_error("cannot map %llu MiB of guest RAM (%s)%s",
+			  (unsigned long long)(size >> 20), strerror(errno),
+			  hugepages ? ": reserve 2M pages in /proc/sys/vm/nr_hugepages" : "");
+		close(ram->fd);
+		ram->host = NULL;
+		ram->fd = -1;
+		return -1;
+	}
+	ram->size = size;
+	guest_ram_layout(size, &ram->low_size, &ram->high_size);
+	madvise(ram->host, size, MADV_DONTDUMP);
+	return 0;
+}
+
+static int set_slot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+
+	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r)) {
+		log_error("KVM_SET_USER_MEMORY_REGION for guest RAM at 0x%llx failed: %s",
+			  (unsigned long long)gpa, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int guest_ram_register(const struct guest_ram *ram, int vm_fd)
+{
+	if (set_slot(vm_fd, 0, 0, ram->low_size, ram->host))
+		return -1;
+	if (ram->high_size &&
+	    set_slot(vm_fd, 1, HIGH_RAM_ADDR, ram->high_size, ram->host + ram->low_size))
+		return -1;
+	return 0;
+}
+
+void guest_ram_destroy(struct guest_ram *ram)
+{
+	if (ram->host)
+		munmap(ram->host, ram->size);
+	if (ram->fd >= 0)
+		close(ram->fd);
+	ram->host = NULL;
+	ram->fd = -1;
+}
+
+/* The only way to turn a guest physical address into a pointer: the whole range
+ * [gpa, gpa + len) must lie inside one RAM part, else NULL. */
+void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len)
+{
+	if (gpa < ram->low_size) {
+		if (len > ram->low_size - gpa)
+			return NULL;
+		return ram->host + gpa;
+	}
+	if (gpa >= HIGH_RAM_ADDR && gpa - HIGH_RAM_ADDR < ram->high_size) {
+		if (len > ram->high_size - (gpa - HIGH_RAM_ADDR))
+			return NULL;
+		return ram->host + ram->low_size + (gpa - HIGH_RAM_ADDR);
+	}
+	return NULL;
+}

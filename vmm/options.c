@@ -1,0 +1,388 @@
+#include "vmm/options.h"
+#include "vmm/log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+void options_usage(FILE *out)
+{
+	fputs("usage: conduit run --kernel PATH [options]\n"
+	      "  --kernel PATH          Linux bzImage to boot (required)\n"
+	      "  --initrd PATH          initial ramdisk\n"
+	      "  --cmdline STR          kernel command line (default: console=ttyS0)\n"
+	      "  --cpus N               number of vCPUs (default 1, at most 254)\n"
+	      "  --memory SIZE[,hugepages=on]\n"
+	      "                         guest RAM with suffix K/M/G/T; a plain number is MiB\n"
+	      "                         (default 512M)\n"
+	      "  --serial stdio|none|file=PATH\n"
+	      "                         where the guest's ttyS0 goes (default stdio)\n"
+	      "  --pcie root-port,id=ID  a PCIe root port on the root bus\n"
+	      "  --pcie switch,id=ID,bus=PORT,ports=N\n"
+	      "                         a PCIe switch below PORT; its downstream ports are\n"
+	      "                         named ID.0 .. ID.N-1\n"
+	      "  --disk path=FILE[,readonly=on][,queues=N][,direct=on][,bus=PORT]\n"
+	      "                         virtio-blk on io_uring; the first is /dev/vda\n"
+	      "  --rng[=bus=PORT]       virtio-rng fed from getrandom(2)\n"
+	      "  --stats                at exit, print time to first KVM_RUN and VMM memory\n"
+	      "  --help                 this text\n"
+	      "On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A to the guest.\n",
+	      out);
+}
+
+/* Sizes as users write them for QEMU's -m: a plain number is MiB. */
+int options_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	uint64_t shift = 20;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		static const char units[] = "KMGT";
+		const char *u = strchr(units, toupper((unsigned char)*end));
+
+		if (!u)
+			return -1;
+		shift = 10 * (uint64_t)(u - units + 1);
+		end++;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += (end[0] == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_memory(const char *arg, struct vm_options *opts)
+{
+	char buf[64];
+	char *comma;
+
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	comma = strchr(buf, ',');
+	if (comma) {
+		*comma = '\0';
+		if (!strcmp(comma + 1, "hugepages=on"))
+			opts->hugepages = true;
+		else if (strcmp(comma + 1, "hugepages=off"))
+			goto bad;
+	}
+	if (options_parse_size(buf, &opts->memory))
+		goto bad;
+	if (opts->memory < OPT_MIN_MEMORY || opts->memory > OPT_MAX_MEMORY) {
+		log_error("--memory %s is out of range: give between 32M and 1T", arg);
+		return -1;
+	}
+	if (opts->memory & ((1ULL << 20) - 1)) {
+		log_error("--memory %s is not a whole number of MiB: round it to M", arg);
+		return -1;
+	}
+	return 0;
+bad:
+	log_error("--memory '%s' is not a size: write e.g. 512M, 2G or 2G,hugepages=on", arg);
+	return -1;
+}
+
+static int parse_cpus(const char *arg, struct vm_options *opts)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || v < 1 || v > OPT_MAX_CPUS) {
+		log_error("--cpus '%s' is out of range: give a number from 1 to %d", arg,
+			  OPT_MAX_CPUS);
+		return -1;
+	}
+	opts->cpus = (unsigned int)v;
+	return 0;
+}
+
+static int parse_serial(const char *arg, struct vm_options *opts)
+{
+	if (!strcmp(arg, "stdio")) {
+		opts->serial = SERIAL_STDIO;
+	} else if (!strcmp(arg, "none")) {
+		opts->serial = SERIAL_NONE;
+	} else if (!strncmp(arg, "file=", 5) && arg[5]) {
+		opts->serial = SERIAL_FILE;
+		opts->serial_path = arg + 5;
+	} else {
+		log_error("--serial '%s' is not understood: use stdio, none or file=PATH", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Splits "k1=v1,k2=v2" in place; a bare word comes back with val NULL. */
+static bool kv_next(char **cursor, char **key, char **val)
+{
+	char *p = *cursor, *comma, *eq;
+
+	if (!p || !*p)
+		return false;
+	comma = strchr(p, ',');
+	if (comma)
+		*comma = '\0';
+	*cursor = comma ? comma + 1 : NULL;
+	eq = strchr(p, '=');
+	if (eq)
+		*eq = '\0';
+	*key = p;
+	*val = eq ? eq + 1 : NULL;
+	return true;
+}
+
+static char *keep(struct vm_options *opts, const char *arg)
+{
+	char *copy;
+
+	if (opts->nr_strings == sizeof(opts->strings) / sizeof(opts->strings[0]))
+		return NULL;
+	copy = strdup(arg);
+	if (copy)
+		opts->strings[opts->nr_strings++] = copy;
+	return copy;
+}
+
+void options_free(struct vm_options *opts)
+{
+	while (opts->nr_strings)
+		free(opts->strings[--opts->nr_strings]);
+}
+
+static int parse_onoff(const char *opt, const char *key, const char *val, bool *out)
+{
+	if (val && !strcmp(val, "on")) {
+		*out = true;
+	} else if (val && !strcmp(val, "off")) {
+		*out = false;
+	} else {
+		log_error("%s %s=%s: write %s=on or %s=off", opt, key, val ? val : "", key, key);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *key, const char *val, unsigned int max,
+		       unsigned int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = val ? strtol(val, &end, 10) : 0;
+	if (!val || errno || *end || end == val || v < 1 || v > (long)max) {
+		log_error("%s %s=%s is out of range: give 1 to %u", opt, key, val ? val : "", max);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int parse_pcie(const char *arg, struct vm_options *opts)
+{
+	struct port_opt *p = &opts->port[opts->nr_ports];
+	char *cur = keep(opts, arg), *key, *val;
+	bool first = true;
+
+	if (opts->nr_ports == OPT_MAX_PORTS || !cur) {
+		log_error("--pcie: at most %d ports and switches", OPT_MAX_PORTS);
+		return -1;
+	}
+	*p = (struct port_opt){0};
+	while (kv_next(&cur, &key, &val)) {
+		if (first && !val && (!strcmp(key, "root-port") || !strcmp(key, "switch"))) {
+			p->is_switch = !strcmp(key, "switch");
+		} else if (!strcmp(key, "id") && val && *val) {
+			p->id = val;
+		} else if (!strcmp(key, "bus") && val && *val) {
+			p->bus = val;
+		} else if (!strcmp(key, "ports")) {
+			if (parse_count("--pcie", key, val, OPT_MAX_SWITCH_PORTS, &p->ports))
+				return -1;
+		} else {
+			log_error("--pcie '%s': write root-port,id=ID or "
+				  "switch,id=ID,bus=PORT,ports=N",
+				  arg);
+			return -1;
+		}
+		first = false;
+	}
+	if (!p->id || (p->is_switch && (!p->bus || !p->ports)) ||
+	    (!p->is_switch && (p->ports || (p->bus && strcmp(p->bus, "pcie.0"))))) {
+		log_error("--pcie '%s': write root-port,id=ID or switch,id=ID,bus=PORT,ports=N",
+			  arg);
+		return -1;
+	}
+	opts->nr_ports++;
+	return 0;
+}
+
+static int parse_disk(const char *arg, struct vm_options *opts)
+{
+	struct disk_opt *d = &opts->disk[opts->nr_disks];
+	char *cur = keep(opts, arg), *key, *val;
+	int ret = 0;
+
+	if (opts->nr_disks == OPT_MAX_DISKS || !cur) {
+		log_error("--disk: at most %d disks", OPT_MAX_DISKS);
+		return -1;
+	}
+	*d = (struct disk_opt){.queues = 1};
+	while (!ret && kv_next(&cur, &key, &val)) {
+		if (!strcmp(key, "path") && val && *val) {
+			d->path = val;
+		} else if (!strcmp(key, "readonly")) {
+			ret = parse_onoff("--disk", key, val, &d->readonly);
+		} else if (!strcmp(key, "direct")) {
+			ret = parse_onoff("--disk", key, val, &d->direct);
+		} else if (!strcmp(key, "queues")) {
+			ret = parse_count("--disk", key, val, OPT_MAX_QUEUES, &d->queues);
+		} else if (!strcmp(key, "bus") && val && *val) {
+			d->bus = val;
+		} else {
+			log_error(
+				"--disk: unknown key '%s': use path, readonly, queues, direct, bus",
+				key);
+			return -1;
+		}
+	}
+	if (!ret && !d->path) {
+		log_error("--disk '%s' names no file: write path=FILE", arg);
+		return -1;
+	}
+	opts->nr_disks += !ret;
+	return ret;
+}
+
+static int parse_rng(const char *arg, struct vm_options *opts)
+{
+	opts->rng = true;
+	if (!arg)
+		return 0;
+	if (strncmp(arg, "bus=", 4) || !arg[4]) {
+		log_error("--rng='%s': write --rng or --rng=bus=PORT", arg);
+		return -1;
+	}
+	opts->rng_bus = arg + 4;
+	return 0;
+}
+
+enum {
+	OPT_KERNEL = 256,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_CPUS,
+	OPT_MEMORY,
+	OPT_SERIAL,
+	OPT_STATS,
+	OPT_PCIE,
+	OPT_DISK,
+	OPT_RNG,
+	OPT_HELP,
+};
+
+static const struct option run_options[] = {
+	{"kernel", required_argument, NULL, OPT_KERNEL},
+	{"initrd", required_argument, NULL, OPT_INITRD},
+	{"cmdline", required_argument, NULL, OPT_CMDLINE},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"serial", required_argument, NULL, OPT_SERIAL},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"pcie", required_argument, NULL, OPT_PCIE},
+	{"disk", required_argument, NULL, OPT_DISK},
+	{"rng", optional_argument, NULL, OPT_RNG},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static int parse_one(int opt, const char *arg, const char *word, struct vm_options *opts)
+{
+	switch (opt) {
+	case OPT_KERNEL:
+		opts->kernel = arg;
+		return 0;
+	case OPT_INITRD:
+		opts->initrd = arg;
+		return 0;
+	case OPT_CMDLINE:
+		opts->cmdline = arg;
+		return 0;
+	case OPT_CPUS:
+		return parse_cpus(arg, opts);
+	case OPT_MEMORY:
+		return parse_memory(arg, opts);
+	case OPT_SERIAL:
+		return parse_serial(arg, opts);
+	case OPT_STATS:
+		opts->stats = true;
+		return 0;
+	case OPT_PCIE:
+		return parse_pcie(arg, opts);
+	case OPT_DISK:
+		return parse_disk(arg, opts);
+	case OPT_RNG:
+		return parse_rng(arg, opts);
+	case ':':
+		log_error("option '%s' needs a value: see conduit run --help", word);
+		return -1;
+	default:
+		log_error("unknown option '%s': see conduit run --help", word);
+		return -1;
+	}
+}
+
+/* argv[0] is "run"; parsing is reentrant enough for tests (optind is reset). */
+enum options_result options_parse(int argc, char **argv, struct vm_options *opts)
+{
+	int opt;
+
+	*opts = (struct vm_options){
+		.cmdline = "console=ttyS0",
+		.cpus = 1,
+		.memory = 512ULL << 20,
+		.serial = SERIAL_STDIO,
+	};
+	optind = 0;
+	opterr = 0;
+	for (;;) {
+		int before = optind ? optind : 1;
+
+		opt = getopt_long(argc, argv, ":", run_options, NULL);
+		if (opt == -1)
+			break;
+		if (opt == OPT_HELP) {
+			options_usage(stdout);
+			options_free(opts);
+			return OPTIONS_HELP;
+		}
+		if (parse_one(opt, optarg, before < argc ? argv[before] : "", opts))
+			goto fail;
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s': see conduit run --help", argv[optind]);
+		goto fail;
+	}
+	if (!opts->kernel) {
+		log_error("no kernel given: add --kernel PATH (a Linux bzImage)");
+		goto fail;
+	}
+	return OPTIONS_OK;
+fail:
+	options_free(opts);
+	return OPTIONS_ERROR;
+}

@@ -1,0 +1,72 @@
+/* `conduit run` command line: parsed and range-checked before any host state changes. */
+#ifndef CONDUIT_OPTIONS_H
+#define CONDUIT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define OPT_MIN_MEMORY (32ULL << 20)
+#define OPT_MAX_MEMORY (1ULL << 40)
+#define OPT_MAX_CPUS   254 /* xAPIC IDs 0..253; 254 is the IOAPIC, 255 broadcast */
+
+#define OPT_MAX_PORTS	     32
+#define OPT_MAX_DISKS	     16
+#define OPT_MAX_SWITCH_PORTS 32
+#define OPT_MAX_QUEUES	     16
+
+/* --pcie root-port,id=ID | switch,id=ID,bus=ID,ports=N */
+struct port_opt {
+	bool is_switch;
+	const char *id;
+	const char *bus;    /* switch: the port its upstream side plugs into */
+	unsigned int ports; /* switch: downstream ports, named ID.0 .. ID.N-1 */
+};
+
+/* --disk path=FILE[,readonly=on][,queues=N][,direct=on][,bus=ID] */
+struct disk_opt {
+	const char *path;
+	bool readonly;
+	bool direct;
+	unsigned int queues;
+	const char *bus;
+};
+
+enum serial_mode {
+	SERIAL_STDIO,
+	SERIAL_NONE,
+	SERIAL_FILE,
+};
+
+struct vm_options {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	unsigned int cpus;
+	uint64_t memory;
+	bool hugepages;
+	enum serial_mode serial;
+	const char *serial_path;
+	bool stats; /* print startup time and VMM memory at exit */
+	struct port_opt port[OPT_MAX_PORTS];
+	unsigned int nr_ports;
+	struct disk_opt disk[OPT_MAX_DISKS];
+	unsigned int nr_disks;
+	bool rng;
+	const char *rng_bus;
+	char *strings[OPT_MAX_PORTS + OPT_MAX_DISKS + 1]; /* copies the above point into */
+	unsigned int nr_strings;
+};
+
+enum options_result {
+	OPTIONS_OK,
+	OPTIONS_HELP,  /* --help was given: usage printed, exit 0 */
+	OPTIONS_ERROR, /* one line already printed, exit 1 */
+};
+
+enum options_result options_parse(int argc, char **argv, struct vm_options *opts);
+int options_parse_size(const char *s, uint64_t *out);
+void options_usage(FILE *out);
+void options_free(struct vm_options *opts);
+
+#endif

@@ -1,0 +1,14 @@
+/* `conduit run --stats`: startup latency, the VMM's own memory and the number of
+ * exits to userspace, printed at exit. */
+#ifndef CONDUIT_STATS_H
+#define CONDUIT_STATS_H
+
+#include "vmm/memory.h"
+
+#include <stdint.h>
+
+void stats_process_start(void);
+void stats_first_run(void);
+void stats_report(const struct guest_ram *ram, uint64_t exits);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * Builds the PCI hierarchy from --pcie, --disk and --rng, in command-line order:
+ * root ports on the root bus, switches below the port their bus= names (upstream port
+ * on that link, downstream ports ID.0..ID.N-1 on the switch's internal bus), then each
+ * device on the port its bus= names, or on the root bus. A port's link holds a single
+ * device. Then, as firmware would, bus numbers, BARs and windows are assigned.
+ */
+#include "vmm/topology.h"
+#include "pci/alloc.h"
+#include "pci/pcie.h"
+#include "pci/port.h"
+#include "virtio/blk.h"
+#include "virtio/pci.h"
+#include "virtio/rng.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_NAMED_PORTS (OPT_MAX_PORTS * OPT_MAX_SWITCH_PORTS)
+
+struct named_port {
+	char id[64];
+	struct pci_dev *port;
+};
+
+struct topo {
+	struct vm *vm;
+	struct named_port named[MAX_NAMED_PORTS];
+	unsigned int nr_named;
+	unsigned int next_port_number;
+};
+
+static struct pci_dev *find_port(struct topo *t, const char *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr_named; i++)
+		if (!strcmp(t->named[i].id, id))
+			return t->named[i].port;
+	return NULL;
+}
+
+static int name_port(struct topo *t, const char *id, struct pci_dev *port)
+{
+	if (!port) {
+		log_error("cannot create PCIe port '%s': no free slot on its bus", id);
+		return -1;
+	}
+	if (find_port(t, id)) {
+		log_error("PCIe port id '%s' is used twice: give each --pcie its own id", id);
+		return -1;
+	}
+	if (t->nr_named == MAX_NAMED_PORTS)
+		return -1;
+	snprintf(t->named[t->nr_named].id, sizeof(t->named[0].id), "%s", id);
+	t->named[t->nr_named++].port = port;
+	return 0;
+}
+
+/* The bus a device or switch goes on: the root bus, or the free link of a port. */
+static struct pci_bus *bus_for(struct topo *t, const char *id, const char *what)
+{
+	struct pci_dev *port;
+
+	if (!id || !strcmp(id, "pcie.0"))
+		return t->vm->pci.bus[0];
+	port = find_port(t, id);
+	if (!port) {
+		log_error("%s: no PCIe port '%s': define it first with --pcie root-port,id=%s",
+			  what, id, id);
+		return NULL;
+	}
+	if (port->secondary->dev[0]) {
+		log_error("%s: PCIe port '%s' already holds a device (one per link): add a port",
+			  what, id);
+		return NULL;
+	}
+	return port->secondary;
+}
+
+static int add_switch(struct topo *t, const struct port_opt *o)
+{
+	struct pci_bus *link = bus_for(t, o->bus, "--pcie switch");
+	struct pci_dev *up;
+	char name[64];
+	unsigned int i;
+
+	if (!link)
+		return -1;
+	up = port_create_switch_up(link, o->id);
+	if (!up)
+		return -1;
+	pcie_link_set_active(link->self, true);
+	for (i = 0; i < o->ports; i++) {
+		snprintf(name, sizeof(name), "%s.%u", o->id, i);
+		if (name_port(t, name, port_create_switch_down(up->secondary, name, (uint8_t)i)))
+			return -1;
+	}
+	return 0;
+}
+
+static int add_ports(struct topo *t)
+{
+	const struct vm_options *o = t->vm->opts;
+	unsigned int i;
+
+	for (i = 0; i < o->nr_ports; i++) {
+		const struct port_opt *p = &o->port[i];
+
+		if (p->is_switch ? add_switch(t, p)
+				 : name_port(t, p->id,
+					     port_create_root(t->vm->pci.bus[0], p->id,
+							      (uint8_t)++t->next_port_number)))
+			return -1;
+	}
+	return 0;
+}
+
+static int plug(struct topo *t, struct virtio_dev *vdev, const char *bus_id, const char *what)
+{
+	struct pci_bus *bus = vdev ? bus_for(t, bus_id, what) : NULL;
+	struct pci_dev *d = bus ? virtio_pci_create(vdev, &t->vm->irq, &t->vm->ram) : NULL;
+
+	if (!d) {
+		if (vdev)
+			vdev->ops->destroy(vdev);
+		return -1;
+	}
+	if (pci_bus_attach(bus, d, -1)) {
+		log_error("%s: no free slot on the root bus", what);
+		d->ops->destroy(d);
+		return -1;
+	}
+	if (bus->self)
+		pcie_link_set_active(bus->self, true);
+	return 0;
+}
+
+static int add_devices(struct topo *t)
+{
+	const struct vm_options *o = t->vm->opts;
+	unsigned int i;
+
+	for (i = 0; i < o->nr_disks; i++) {
+		const struct disk_opt *d = &o->disk[i];
+		struct blk_options bo = {.path = d->path,
+					 .readonly = d->readonly,
+					 .direct = d->direct,
+					 .queues = d->queues};
+
+		if (plug(t, blk_create(&bo, &t->vm->ram), d->bus, "--disk"))
+			return -1;
+	}
+	if (o->rng && plug(t, rng_create(&t->vm->ram), o->rng_bus, "--rng"))
+		return -1;
+	return 0;
+}
+
+void topology_windows(const struct vm *vm, struct pci_windows *w)
+{
+	uint64_t ram_top = HIGH_RAM_ADDR + vm->ram.high_size;
+
+	w->io_base = PCI_IO_ADDR;
+	w->io_end = PCI_IO_END;
+	w->mem32_base = PCI_MEM32_ADDR;
+	w->mem32_end = PCI_MEM32_END;
+	w->mem64_base = (ram_top + PCI_MEM64_ALIGN - 1) & ~(PCI_MEM64_ALIGN - 1);
+	w->mem64_end = w->mem64_base + PCI_MEM64_SIZE;
+}
+
+int topology_build(struct vm *vm)
+{
+	static struct topo t;
+	struct pci_windows w;
+
+	memset(&t, 0, sizeof(t));
+	t.vm = vm;
+	if (add_ports(&t) || add_devices(&t))
+		return -1;
+	topology_windows(vm, &w);
+	return pci_assign_resources(&vm->pci, &w);
+}

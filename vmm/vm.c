@@ -1,0 +1,390 @@
+/*
+ * The one place that wires the machine together: KVM VM, guest RAM, firmware tables,
+ * kernel, legacy devices and vCPUs are set up in order here, and torn down in reverse.
+ * The main thread then waits for the end of the VM (guest power-off/reset/crash, a
+ * signal, or Ctrl-A x) while feeding terminal input to the serial port.
+ */
+#include "vmm/vm.h"
+#include "vmm/acpi.h"
+#include "vmm/boot.h"
+#include "vmm/console.h"
+#include "vmm/e820.h"
+#include "vmm/layout.h"
+#include "vmm/log.h"
+#include "vmm/stats.h"
+#include "vmm/topology.h"
+#include "vmm/vcpu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+static char exit_message[256];
+
+void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
+{
+	uint64_t one = 1;
+	va_list ap;
+
+	pthread_mutex_lock(&vm->exit_lock);
+	if (!vm->exiting) {
+		va_start(ap, fmt);
+		vsnprintf(exit_message, sizeof(exit_message), fmt, ap);
+		va_end(ap);
+		vm->exit_status = status;
+		__atomic_store_n(&vm->exiting, true, __ATOMIC_RELEASE);
+		if (write(vm->exit_fd, &one, sizeof(one)) < 0)
+			log_error("cannot signal VM exit: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&vm->exit_lock);
+}
+
+bool vm_is_exiting(struct vm *vm)
+{
+	return __atomic_load_n(&vm->exiting, __ATOMIC_ACQUIRE);
+}
+
+static void vm_power_event(void *ctx, enum power_event ev, const char *how)
+{
+	vm_request_exit(ctx, EXIT_GUEST_DONE, "guest %s (%s)",
+			ev == POWER_OFF ? "powered off" : "rebooted", how);
+}
+
+static void vm_serial_irq(void *ctx, bool level)
+{
+	struct vm *vm = ctx;
+
+	kvm_irq_line(&vm->kvm, SERIAL0_IRQ, level);
+}
+
+static int vm_open_serial(struct vm *vm)
+{
+	const struct vm_options *o = vm->opts;
+
+	vm->serial_fd = -1;
+	if (o->serial == SERIAL_STDIO)
+		vm->serial_fd = STDOUT_FILENO;
+	if (o->serial == SERIAL_FILE) {
+		vm->serial_fd =
+			open(o->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (vm->serial_fd < 0) {
+			log_error("cannot open --serial file '%s': %s", o->serial_path,
+				  strerror(errno));
+			return -1;
+		}
+	}
+	vm->serial = serial_create(vm->serial_fd, vm_serial_irq, vm);
+	return vm->serial ? 0 : -1;
+}
+
+static void vm_pci_gsi(void *ctx, unsigned int gsi, int level)
+{
+	struct vm *vm = ctx;
+
+	kvm_irq_line(&vm->kvm, gsi, level);
+}
+
+/* The host bridge, its config mechanisms, and everything the command line puts on PCI.
+ * 0xcf9 (reset) shares the 0xcf8 dword with CONFIG_ADDRESS, so the host decodes it. */
+static int vm_add_pci(struct vm *vm)
+{
+	struct io_region reset = power_reset_region(&vm->power, RESET_PORT);
+
+	if (irq_router_init(&vm->irq, vm->kvm.vm_fd) ||
+	    pci_machine_init(&vm->pci, &vm->pio, &vm->mmio))
+		return -1;
+	vm->pci.set_gsi = vm_pci_gsi;
+	vm->pci.gsi_ctx = vm;
+	if (pci_host_init(&vm->pci_host, &vm->pci, ECAM_ADDR, &reset))
+		return -1;
+	return topology_build(vm);
+}
+
+static int vm_add_devices(struct vm *vm)
+{
+	struct io_region r[5];
+	size_t i;
+
+	if (vm_open_serial(vm))
+		return -1;
+	rtc_init(&vm->rtc);
+	power_init(&vm->power, vm_power_event, vm);
+	r[0] = serial_region(vm->serial, SERIAL0_PORT);
+	r[1] = rtc_region(&vm->rtc, RTC_PORT);
+	r[2] = power_pm1_evt_region(&vm->power, PM_EVT_PORT);
+	r[3] = power_pm1_cnt_region(&vm->power, PM_CNT_PORT);
+	r[4] = power_i8042_region(&vm->power, I8042_PORT);
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		if (iobus_register(&vm->pio, &r[i])) {
+			log_error("I/O port range 0x%llx is claimed twice",
+				  (unsigned long long)r[i].base);
+			return -1;
+		}
+	}
+	return vm_add_pci(vm);
+}
+
+/*
+ * ECAM covers the buses the topology uses, rounded up to 8, not all 256: Linux probes
+ * every bus up to MCFG's end bus that it has not found behind a bridge (32 config
+ * reads through 0xcf8 each, two exits per read), so 256 buses cost it ~16k exits.
+ */
+static unsigned int vm_ecam_buses(const struct vm *vm)
+{
+	unsigned int n = (vm->pci.nr_buses + 7) & ~7U;
+
+	return n < ECAM_BUSES ? n : ECAM_BUSES;
+}
+
+static int vm_build_acpi(struct vm *vm)
+{
+	struct pci_windows w;
+	struct acpi_machine m;
+
+	topology_windows(vm, &w);
+	m = (struct acpi_machine){
+		.nr_cpus = vm->nr_vcpus,
+		.ioapic_addr = IOAPIC_ADDR,
+		.lapic_addr = LAPIC_ADDR,
+		.pm1a_evt_port = PM_EVT_PORT,
+		.pm1a_cnt_port = PM_CNT_PORT,
+		.sci_irq = SCI_IRQ,
+		.reset_port = RESET_PORT,
+		.reset_value = POWER_RESET_VALUE,
+		.s5_slp_typ = POWER_S5_SLP_TYP,
+		.ecam_addr = ECAM_ADDR,
+		.ecam_buses = (uint16_t)vm_ecam_buses(vm),
+		.pci_mem32_base = (uint32_t)w.mem32_base,
+		.pci_mem32_end = (uint32_t)w.mem32_end,
+		.pci_mem64_base = w.mem64_base,
+		.pci_mem64_end = w.mem64_end,
+		.pci_intx_gsi_base = PCI_INTX_GSI,
+	};
+
+	if (!acpi_build(&m, guest_ram_ptr(&vm->ram, ACPI_ADDR, ACPI_SIZE), ACPI_SIZE, ACPI_ADDR)) {
+		log_error("ACPI tables do not fit in %llu KiB", ACPI_SIZE >> 10);
+		return -1;
+	}
+	return 0;
+}
+
+static int vm_load_guest(struct vm *vm)
+{
+	struct e820_map e820;
+	struct boot_request req = {
+		.kernel = vm->opts->kernel,
+		.initrd = vm->opts->initrd,
+		.cmdline = vm->opts->cmdline,
+		.rsdp_addr = ACPI_ADDR,
+		.e820 = &e820,
+	};
+
+	e820_build(&e820, vm->ram.low_size, vm->ram.high_size);
+	/* Linux checks that the MCFG's ECAM is reserved in e820 before it uses it. */
+	e820_add(&e820, ECAM_ADDR, (uint64_t)vm_ecam_buses(vm) << 20, E820_RESERVED);
+	if (vm_build_acpi(vm))
+		return -1;
+	return boot_load_linux(&vm->ram, &req);
+}
+
+static int vm_create_vcpus(struct vm *vm)
+{
+	struct kvm_cpuid2 *cpuid = vcpu_supported_cpuid(&vm->kvm);
+	unsigned int i;
+	int ret = 0;
+
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!cpuid || !vm->vcpus) {
+		free(cpuid);
+		return -1;
+	}
+	for (i = 0; i < vm->nr_vcpus && !ret; i++)
+		ret = vcpu_create(vm, &vm->vcpus[i], i, cpuid);
+	free(cpuid);
+	return ret;
+}
+
+static int vm_setup(struct vm *vm)
+{
+	if (kvm_open(&vm->kvm))
+		return -1;
+	if (vm->nr_vcpus > (unsigned int)vm->kvm.max_vcpus) {
+		log_error("--cpus %u is more than this host's KVM allows (%d)", vm->nr_vcpus,
+			  vm->kvm.max_vcpus);
+		return -1;
+	}
+	if (guest_ram_create(&vm->ram, vm->opts->memory, vm->opts->hugepages))
+		return -1;
+	if (kvm_create_vm(&vm->kvm) || guest_ram_register(&vm->ram, vm->kvm.vm_fd))
+		return -1;
+	if (vm_add_devices(vm) || vm_load_guest(vm))
+		return -1;
+	return vm_create_vcpus(vm);
+}
+
+static void vm_feed_console(struct vm *vm, struct console *con)
+{
+	uint8_t in[256], out[256];
+	bool quit;
+	ssize_t n = read(con->in_fd, in, sizeof(in));
+	size_t len, done = 0;
+
+	if (n <= 0) {
+		con->in_fd = -1; /* terminal closed: the guest runs on without input */
+		return;
+	}
+	len = console_filter(con, in, (size_t)n, out, &quit);
+	/* A full receive FIFO is where a real UART drops bytes too; typing never fills it. */
+	done = serial_receive(vm->serial, out, len);
+	if (done < len)
+		log_warn("console input overran the guest's UART: %zu bytes dropped", len - done);
+	if (quit)
+		vm_request_exit(vm, EXIT_GUEST_DONE, "stopped by Ctrl-A x");
+}
+
+static void vm_handle_signal(struct vm *vm, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) == sizeof(si))
+		vm_request_exit(vm, EXIT_GUEST_DONE, "terminating on signal %s",
+				strsignal((int)si.ssi_signo));
+}
+
+static void vm_wait(struct vm *vm, int sfd)
+{
+	struct console con;
+
+	console_open(&con, vm->opts->serial == SERIAL_STDIO);
+	while (!vm_is_exiting(vm)) {
+		struct pollfd p[3] = {
+			{.fd = vm->exit_fd, .events = POLLIN},
+			{.fd = sfd, .events = POLLIN},
+			{.fd = con.in_fd, .events = POLLIN},
+		};
+
+		if (poll(p, 3, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN)
+			vm_handle_signal(vm, sfd);
+		if (p[2].revents & (POLLIN | POLLHUP))
+			vm_feed_console(vm, &con);
+	}
+	console_restore(&con);
+}
+
+static int vm_start(struct vm *vm)
+{
+	unsigned int i;
+
+	vcpu_signals_init();
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_start(&vm->vcpus[i]))
+			return -1;
+	return 0;
+}
+
+static void vm_stop(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+}
+
+static uint64_t vm_exits(const struct vm *vm)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i].exits;
+	return n;
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	if (vm->pci.nr_buses)
+		pci_machine_destroy(&vm->pci);
+	if (vm->irq.entry)
+		irq_router_destroy(&vm->irq);
+	serial_destroy(vm->serial);
+	if (vm->serial_fd > STDERR_FILENO)
+		close(vm->serial_fd);
+	iobus_destroy(&vm->pio);
+	iobus_destroy(&vm->mmio);
+	kvm_close(&vm->kvm);
+	guest_ram_destroy(&vm->ram);
+	if (vm->exit_fd >= 0)
+		close(vm->exit_fd);
+	pthread_mutex_destroy(&vm->exit_lock);
+}
+
+/* Termination signals are taken by the main thread through a signalfd; every thread
+ * inherits the blocked mask, so none of them is killed mid-ioctl. */
+static int vm_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+int vm_run(const struct vm_options *opts)
+{
+	struct vm vm = {
+		.opts = opts,
+		.nr_vcpus = opts->cpus,
+		.kvm = {.sys_fd = -1, .vm_fd = -1},
+		.ram = {.fd = -1},
+		.serial_fd = -1,
+	};
+	int sfd, status = EXIT_BAD_INPUT;
+
+	pthread_mutex_init(&vm.exit_lock, NULL);
+	iobus_init(&vm.pio);
+	iobus_init(&vm.mmio);
+	vm.exit_fd = eventfd(0, EFD_CLOEXEC);
+	sfd = vm_block_signals();
+	if (vm.exit_fd < 0 || sfd < 0) {
+		log_error("cannot create event descriptors: %s", strerror(errno));
+		goto out;
+	}
+	if (vm_setup(&vm))
+		goto out;
+	if (vm_start(&vm)) {
+		vm_request_exit(&vm, EXIT_BAD_INPUT, "could not start the vCPUs");
+	} else {
+		vm_wait(&vm, sfd);
+	}
+	vm_stop(&vm);
+	status = vm.exit_status;
+	log_info("%s", exit_message);
+	if (opts->stats)
+		stats_report(&vm.ram, vm_exits(&vm));
+out:
+	if (sfd >= 0)
+		close(sfd);
+	vm_teardown(&vm);
+	return status;
+}
