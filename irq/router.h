@@ -1,0 +1,38 @@
+/*
+ * KVM GSI routing and irqfds. KVM_SET_GSI_ROUTING replaces the whole table, so the
+ * router keeps the table: the in-kernel irqchip's default routes for GSI 0..23 plus
+ * one MSI route per allocated GSI, and commits it on every change. An irqfd binds an
+ * eventfd to a GSI: a write to the eventfd injects the interrupt in the kernel, with
+ * no exit and no userspace thread — the path the kernel can post. An ioeventfd is the
+ * other direction: a guest write to an address signals an eventfd without an exit.
+ */
+#ifndef CONDUIT_IRQ_ROUTER_H
+#define CONDUIT_IRQ_ROUTER_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define IRQ_FIRST_MSI_GSI 24 /* after the IOAPIC's 24 pins */
+
+struct irq_router {
+	int vm_fd;
+	/* ioctl(2) on vm_fd; unit tests put a recorder here to check the decisions */
+	int (*kvm_ioctl)(int fd, unsigned long request, void *arg);
+	pthread_mutex_t lock;
+	struct kvm_irq_routing_entry *entry;
+	unsigned int count, capacity;
+	uint32_t next_gsi;
+	unsigned int max_gsi;
+};
+
+int irq_router_init(struct irq_router *r, int vm_fd);
+void irq_router_destroy(struct irq_router *r);
+int irq_gsi_alloc(struct irq_router *r);
+int irq_route_msi(struct irq_router *r, uint32_t gsi, uint64_t addr, uint32_t data);
+int irqfd_assign(struct irq_router *r, int fd, uint32_t gsi);
+int irqfd_deassign(struct irq_router *r, int fd, uint32_t gsi);
+int ioeventfd_set(struct irq_router *r, uint64_t addr, unsigned int len, int fd, bool assign);
+
+#endif

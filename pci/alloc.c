@@ -1,0 +1,203 @@
+/*
+ * Resource assignment, firmware style, so Linux finds a configured hierarchy and only
+ * claims it. Bus numbers are handed out depth first. Each bus's needs are sized
+ * bottom-up per kind: I/O, non-prefetchable memory (which a bridge can only forward
+ * below 4 GiB) and 64-bit prefetchable memory; BARs are naturally aligned, bridge
+ * windows 4 KiB (I/O) or 1 MiB (memory) aligned. Items are placed largest alignment
+ * first, which packs power-of-two sizes without holes.
+ */
+#include "pci/alloc.h"
+#include "vmm/log.h"
+
+#include <stdlib.h>
+
+enum kind { KIND_IO, KIND_MEM, KIND_PREF, NR_KINDS };
+
+static const uint64_t window_gran[NR_KINDS] = {0x1000, 0x100000, 0x100000};
+
+struct item {
+	struct pci_dev *dev;
+	int bar; /* -1: the bridge's window */
+	uint64_t size, align;
+};
+
+struct need {
+	uint64_t size, align;
+};
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static int bar_kind(const struct pci_bar *b)
+{
+	if (b->type == PCI_BAR_IO)
+		return KIND_IO;
+	return b->type == PCI_BAR_MEM64 && b->prefetchable ? KIND_PREF : KIND_MEM;
+}
+
+static struct need bus_need(struct pci_bus *bus, int kind);
+
+static int collect(struct pci_bus *bus, int kind, struct item *items)
+{
+	int n = 0;
+	unsigned int i, b;
+
+	for (i = 0; i < 256; i++) {
+		struct pci_dev *d = bus->dev[i];
+
+		if (!d)
+			continue;
+		for (b = 0; b < PCI_NUM_BARS; b++)
+			if (d->bar[b].size && d->bar[b].type != PCI_BAR_NONE &&
+			    bar_kind(&d->bar[b]) == kind)
+				items[n++] =
+					(struct item){d, (int)b, d->bar[b].size, d->bar[b].size};
+		if (d->secondary) {
+			struct need w = bus_need(d->secondary, kind);
+
+			if (w.size)
+				items[n++] = (struct item){d, -1, w.size, w.align};
+		}
+	}
+	return n;
+}
+
+static int by_align_desc(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+
+	return x->align < y->align ? 1 : x->align > y->align ? -1 : 0;
+}
+
+static struct item *sorted_items(struct pci_bus *bus, int kind, int *n)
+{
+	struct item *items = calloc(256 * (PCI_NUM_BARS + 1), sizeof(*items));
+
+	if (!items)
+		return NULL;
+	*n = collect(bus, kind, items);
+	qsort(items, (size_t)*n, sizeof(*items), by_align_desc);
+	return items;
+}
+
+/* The window a bus needs behind its bridge: rounded to the bridge granule. */
+static struct need bus_need(struct pci_bus *bus, int kind)
+{
+	struct need w = {0, window_gran[kind]};
+	int i, n;
+	struct item *items = sorted_items(bus, kind, &n);
+
+	for (i = 0; items && i < n; i++) {
+		w.size = align_up(w.size, items[i].align) + items[i].size;
+		if (items[i].align > w.align)
+			w.align = items[i].align;
+	}
+	free(items);
+	w.size = w.size ? align_up(w.size, window_gran[kind]) : 0;
+	return w;
+}
+
+static void set_window(struct pci_dev *br, int kind, uint64_t base, uint64_t size)
+{
+	uint64_t limit = base + size - 1;
+
+	if (kind == KIND_IO) {
+		pci_set8(br, PCI_IO_BASE, size ? (uint8_t)(base >> 8 & 0xf0) : 0xf0);
+		pci_set8(br, PCI_IO_LIMIT, size ? (uint8_t)(limit >> 8 & 0xf0) : 0);
+	} else if (kind == KIND_MEM) {
+		pci_set16(br, PCI_MEMORY_BASE, size ? (uint16_t)(base >> 16 & 0xfff0) : 0xfff0);
+		pci_set16(br, PCI_MEMORY_LIMIT, size ? (uint16_t)(limit >> 16 & 0xfff0) : 0);
+	} else {
+		pci_set16(br, PCI_PREF_MEMORY_BASE,
+			  size ? (uint16_t)((base >> 16 & 0xfff0) | 1) : 0xfff1);
+		pci_set16(br, PCI_PREF_MEMORY_LIMIT,
+			  size ? (uint16_t)((limit >> 16 & 0xfff0) | 1) : 0x0001);
+		pci_set32(br, PCI_PREF_BASE_UPPER32, size ? (uint32_t)(base >> 32) : 0);
+		pci_set32(br, PCI_PREF_LIMIT_UPPER32, size ? (uint32_t)(limit >> 32) : 0);
+	}
+}
+
+static uint64_t bus_place(struct pci_bus *bus, int kind, uint64_t base)
+{
+	int i, n;
+	struct item *items = sorted_items(bus, kind, &n);
+
+	for (i = 0; items && i < n; i++) {
+		base = align_up(base, items[i].align);
+		if (items[i].bar >= 0) {
+			pci_bar_set_addr(items[i].dev, (unsigned int)items[i].bar, base);
+		} else {
+			set_window(items[i].dev, kind, base, items[i].size);
+			bus_place(items[i].dev->secondary, kind, base);
+		}
+		base += items[i].size;
+	}
+	free(items);
+	return base;
+}
+
+/* Disables every window first, so bridges with nothing of a kind forward none of it. */
+static void close_windows(struct pci_bus *bus)
+{
+	unsigned int i;
+	int k;
+
+	for (i = 0; i < 256; i++) {
+		struct pci_dev *d = bus->dev[i];
+
+		if (!d || !d->secondary)
+			continue;
+		for (k = 0; k < NR_KINDS; k++)
+			set_window(d, k, 0, 0);
+		close_windows(d->secondary);
+	}
+}
+
+static unsigned int number_buses(struct pci_bus *bus, unsigned int busnr, unsigned int next)
+{
+	unsigned int i;
+
+	for (i = 0; i < 256; i++) {
+		struct pci_dev *d = bus->dev[i];
+
+		if (!d || !d->secondary)
+			continue;
+		pci_set8(d, PCI_PRIMARY_BUS, (uint8_t)busnr);
+		pci_set8(d, PCI_SECONDARY_BUS, (uint8_t)next);
+		pci_set8(d, PCI_SUBORDINATE_BUS, 0xff);
+		next = number_buses(d->secondary, next, next + 1);
+		pci_set8(d, PCI_SUBORDINATE_BUS, (uint8_t)(next - 1));
+		pci_set16(d, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	}
+	return next;
+}
+
+static bool place_kind(struct pci_machine *m, int kind, uint64_t base, uint64_t end)
+{
+	static const char *const names[NR_KINDS] = {"I/O", "32-bit memory", "64-bit memory"};
+
+	if (bus_place(m->bus[0], kind, base) > end) {
+		log_error("PCI devices need more %s space than the window 0x%llx-0x%llx holds",
+			  names[kind], (unsigned long long)base, (unsigned long long)end - 1);
+		return false;
+	}
+	return true;
+}
+
+int pci_assign_resources(struct pci_machine *m, const struct pci_windows *w)
+{
+	unsigned int i;
+
+	number_buses(m->bus[0], 0, 1);
+	close_windows(m->bus[0]);
+	if (!place_kind(m, KIND_IO, w->io_base, w->io_end) ||
+	    !place_kind(m, KIND_MEM, w->mem32_base, w->mem32_end) ||
+	    !place_kind(m, KIND_PREF, w->mem64_base, w->mem64_end))
+		return -1;
+	for (i = 0; i < 256; i++)
+		if (m->bus[0]->dev[i])
+			pci_update_mappings(m->bus[0]->dev[i]);
+	return 0;
+}

@@ -1,0 +1,177 @@
+#include "pci/bus.h"
+#include "vmm/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* _PRT maps root-bus slot s, pin p (INTA=0) to GSI 16 + (s + p) % 8: pins 16..23 of
+ * the IOAPIC, level-triggered and active-low as PCI interrupts are. */
+#define PCI_INTX_GSI_BASE  16
+#define PCI_INTX_GSI_COUNT 8
+
+int pci_machine_init(struct pci_machine *m, struct iobus *pio, struct iobus *mmio)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+	m->pio = pio;
+	m->mmio = mmio;
+	return pci_bus_new(m, NULL, false) ? 0 : -1;
+}
+
+struct pci_bus *pci_bus_new(struct pci_machine *m, struct pci_dev *bridge, bool link)
+{
+	struct pci_bus *bus;
+
+	if (m->nr_buses == PCI_MAX_BUSES)
+		return NULL;
+	bus = calloc(1, sizeof(*bus));
+	if (!bus)
+		return NULL;
+	bus->machine = m;
+	bus->self = bridge;
+	bus->link = link;
+	if (bridge)
+		bridge->secondary = bus;
+	m->bus[m->nr_buses++] = bus;
+	return bus;
+}
+
+/* devfn < 0: the first free device number (function 0). */
+int pci_bus_attach(struct pci_bus *bus, struct pci_dev *d, int devfn)
+{
+	int slot;
+
+	if (devfn < 0) {
+		for (slot = 0; slot < (bus->link ? 1 : 32); slot++)
+			if (!bus->dev[PCI_DEVFN(slot, 0)])
+				break;
+		if (slot == (bus->link ? 1 : 32))
+			return -1;
+		devfn = PCI_DEVFN(slot, 0);
+	}
+	if (bus->dev[devfn] || (bus->link && devfn >= 8))
+		return -1;
+	bus->dev[devfn] = d;
+	d->bus = bus;
+	d->devfn = (uint8_t)devfn;
+	d->machine = bus->machine;
+	return 0;
+}
+
+unsigned int pci_bus_number(const struct pci_bus *bus)
+{
+	return bus->self ? pci_get8(bus->self, PCI_SECONDARY_BUS) : 0;
+}
+
+void pci_bdf_str(const struct pci_dev *d, char *out, unsigned int len)
+{
+	snprintf(out, len, "0000:%02x:%02x.%x", pci_bus_number(d->bus), d->devfn >> 3,
+		 d->devfn & 7);
+}
+
+/*
+ * Type 1 routing: a bridge claims a cycle for bus numbers in [secondary, subordinate];
+ * for its secondary bus it delivers it as type 0, otherwise passes it further down.
+ */
+static struct pci_bus *route(struct pci_bus *bus, unsigned int busnr, unsigned int depth)
+{
+	unsigned int i;
+
+	if (pci_bus_number(bus) == busnr)
+		return bus;
+	if (depth > PCI_MAX_BUSES)
+		return NULL;
+	for (i = 0; i < 256; i++) {
+		struct pci_dev *d = bus->dev[i];
+		unsigned int sec, sub;
+
+		if (!d || !d->secondary)
+			continue;
+		sec = pci_get8(d, PCI_SECONDARY_BUS);
+		sub = pci_get8(d, PCI_SUBORDINATE_BUS);
+		if (sec && busnr >= sec && busnr <= sub)
+			return route(d->secondary, busnr, depth + 1);
+	}
+	return NULL;
+}
+
+struct pci_dev *pci_find(struct pci_machine *m, unsigned int busnr, unsigned int devfn)
+{
+	struct pci_bus *bus = route(m->bus[0], busnr, 0);
+
+	if (!bus || devfn > 255)
+		return NULL;
+	return bus->dev[devfn];
+}
+
+void pci_cfg_read(struct pci_machine *m, unsigned int busnr, unsigned int devfn, unsigned int off,
+		  uint8_t *data, unsigned int size)
+{
+	struct pci_dev *d;
+
+	pthread_mutex_lock(&m->lock);
+	d = pci_find(m, busnr, devfn);
+	if (d)
+		pci_config_read(d, off, data, size);
+	else
+		memset(data, 0xff, size); /* master abort: no device answers */
+	pthread_mutex_unlock(&m->lock);
+}
+
+void pci_cfg_write(struct pci_machine *m, unsigned int busnr, unsigned int devfn, unsigned int off,
+		   const uint8_t *data, unsigned int size)
+{
+	struct pci_dev *d;
+
+	pthread_mutex_lock(&m->lock);
+	d = pci_find(m, busnr, devfn);
+	if (d)
+		pci_config_write(d, off, data, size);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* INTx swizzle (PCI-to-PCI bridge spec): behind a bridge, pin p of device d becomes
+ * pin (p + d) % 4 on the bridge, up to the root bus where _PRT takes over. */
+unsigned int pci_intx_gsi(const struct pci_dev *d)
+{
+	unsigned int pin = pci_get8(d, PCI_INTERRUPT_PIN) - 1;
+
+	while (d->bus->self) {
+		pin = (pin + (d->devfn >> 3)) % 4;
+		d = d->bus->self;
+	}
+	return PCI_INTX_GSI_BASE + ((d->devfn >> 3) + pin) % PCI_INTX_GSI_COUNT;
+}
+
+void pci_intx_set(struct pci_dev *d, int level)
+{
+	struct pci_machine *m = d->machine;
+
+	if (!pci_get8(d, PCI_INTERRUPT_PIN) || !m->set_gsi)
+		return;
+	if (level && (pci_get16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE))
+		level = 0;
+	if (level)
+		pci_set16(d, PCI_STATUS, pci_get16(d, PCI_STATUS) | PCI_STATUS_INTERRUPT);
+	else
+		pci_set16(d, PCI_STATUS, pci_get16(d, PCI_STATUS) & ~PCI_STATUS_INTERRUPT);
+	m->set_gsi(m->gsi_ctx, pci_intx_gsi(d), level);
+}
+
+void pci_machine_destroy(struct pci_machine *m)
+{
+	unsigned int i, j;
+
+	for (i = m->nr_buses; i-- > 0;) {
+		for (j = 0; j < 256; j++) {
+			struct pci_dev *d = m->bus[i]->dev[j];
+
+			if (d && d->ops && d->ops->destroy)
+				d->ops->destroy(d);
+		}
+		free(m->bus[i]);
+	}
+	m->nr_buses = 0;
+	pthread_mutex_destroy(&m->lock);
+}

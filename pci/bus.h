@@ -1,0 +1,53 @@
+/*
+ * The PCI hierarchy: a root bus with the host bridge at 00.0, PCIe root ports and
+ * switch ports whose secondary buses hold one device each (a PCIe link has exactly one
+ * device number, 0), and endpoints. Config cycles reach a device the way real bridges
+ * route them: by the secondary/subordinate bus numbers programmed in each bridge.
+ */
+#ifndef CONDUIT_PCI_BUS_H
+#define CONDUIT_PCI_BUS_H
+
+#include "pci/pci.h"
+#include "vmm/iobus.h"
+
+#include <pthread.h>
+
+#define PCI_MAX_BUSES 256
+
+struct pci_bus {
+	struct pci_machine *machine;
+	struct pci_dev *self;	  /* the bridge above this bus; NULL for the root bus */
+	struct pci_dev *dev[256]; /* by devfn */
+	bool link;		  /* behind a PCIe port: only device 0 exists */
+};
+
+/* How INTx reaches the interrupt controller: assert/deassert a GSI. */
+typedef void (*pci_gsi_fn)(void *ctx, unsigned int gsi, int level);
+
+struct pci_machine {
+	pthread_mutex_t lock;		    /* config accesses and BAR (re)mapping */
+	struct pci_bus *bus[PCI_MAX_BUSES]; /* every bus created, [0] the root */
+	unsigned int nr_buses;
+	struct iobus *pio;
+	struct iobus *mmio;
+	pci_gsi_fn set_gsi;
+	void *gsi_ctx;
+};
+
+int pci_machine_init(struct pci_machine *m, struct iobus *pio, struct iobus *mmio);
+void pci_machine_destroy(struct pci_machine *m);
+struct pci_bus *pci_bus_new(struct pci_machine *m, struct pci_dev *bridge, bool link);
+int pci_bus_attach(struct pci_bus *bus, struct pci_dev *d, int devfn);
+struct pci_dev *pci_find(struct pci_machine *m, unsigned int busnr, unsigned int devfn);
+unsigned int pci_bus_number(const struct pci_bus *bus);
+
+void pci_cfg_read(struct pci_machine *m, unsigned int busnr, unsigned int devfn, unsigned int off,
+		  uint8_t *data, unsigned int size);
+void pci_cfg_write(struct pci_machine *m, unsigned int busnr, unsigned int devfn, unsigned int off,
+		   const uint8_t *data, unsigned int size);
+
+void pci_update_mappings(struct pci_dev *d);
+void pci_intx_set(struct pci_dev *d, int level);
+unsigned int pci_intx_gsi(const struct pci_dev *d);
+
+#endif

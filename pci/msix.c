@@ -1,0 +1,197 @@
+/*
+ * MSI-X, the way KVM can deliver it without exits. Each vector owns an eventfd. While
+ * the vector can fire (MSI-X enabled, function not masked, vector not masked) its
+ * eventfd is an irqfd on a GSI routed to the vector's address/data, so a device write
+ * to the eventfd becomes an interrupt inside KVM. When the vector is masked the irqfd
+ * is detached: writes then just count up in the eventfd, which is exactly the pending
+ * bit (the PBA reads it with a poll). Unmasking re-attaches the irqfd, and KVM fires
+ * an eventfd that is already signalled at once, delivering the pending message as the
+ * spec requires. Table entries reset to masked; writes to a vector's address/data are
+ * honoured whether or not it is masked (Linux reprograms affinity on live vectors).
+ */
+#include "pci/msix.h"
+#include "vmm/log.h"
+
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define MSIX_CAP_LEN 12
+
+static uint32_t entry32(const struct msix *x, unsigned int v, unsigned int field)
+{
+	const uint8_t *p = x->table + v * MSIX_ENTRY_SIZE + field;
+
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t msg_ctrl(const struct msix *x)
+{
+	return pci_get16(x->dev, x->cap + PCI_MSIX_FLAGS);
+}
+
+bool msix_enabled(const struct msix *x)
+{
+	return msg_ctrl(x) & PCI_MSIX_FLAGS_ENABLE;
+}
+
+static bool vector_live(const struct msix *x, unsigned int v)
+{
+	uint16_t ctrl = msg_ctrl(x);
+
+	return (ctrl & PCI_MSIX_FLAGS_ENABLE) && !(ctrl & PCI_MSIX_FLAGS_MASKALL) &&
+	       !(entry32(x, v, PCI_MSIX_ENTRY_VECTOR_CTRL) & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+}
+
+static void vector_update(struct msix *x, unsigned int v)
+{
+	struct msix_vector *vec = &x->vec[v];
+	uint64_t addr = entry32(x, v, PCI_MSIX_ENTRY_LOWER_ADDR) |
+			(uint64_t)entry32(x, v, PCI_MSIX_ENTRY_UPPER_ADDR) << 32;
+	uint32_t data = entry32(x, v, PCI_MSIX_ENTRY_DATA);
+
+	if (vector_live(x, v) && addr) {
+		if (vec->gsi < 0)
+			vec->gsi = irq_gsi_alloc(x->irq);
+		if (vec->gsi < 0 || irq_route_msi(x->irq, (uint32_t)vec->gsi, addr, data))
+			return;
+		if (!vec->irqfd && !irqfd_assign(x->irq, vec->eventfd, (uint32_t)vec->gsi))
+			vec->irqfd = true;
+	} else if (vec->irqfd) {
+		irqfd_deassign(x->irq, vec->eventfd, (uint32_t)vec->gsi);
+		vec->irqfd = false;
+	}
+}
+
+static void update_all(struct msix *x)
+{
+	unsigned int v;
+
+	for (v = 0; v < x->nr; v++)
+		vector_update(x, v);
+}
+
+int msix_init(struct msix *x, struct pci_dev *d, struct irq_router *irq, unsigned int nr,
+	      unsigned int bar, uint32_t table_off, uint32_t pba_off)
+{
+	unsigned int v;
+
+	memset(x, 0, sizeof(*x));
+	x->dev = d;
+	x->irq = irq;
+	x->nr = nr;
+	x->cap = pci_cap_add(d, PCI_CAP_ID_MSIX, MSIX_CAP_LEN);
+	x->table = calloc(nr, MSIX_ENTRY_SIZE);
+	x->vec = calloc(nr, sizeof(*x->vec));
+	if (!x->cap || !x->table || !x->vec || nr == 0 || nr > 2048)
+		return -1;
+	pci_set16(d, x->cap + PCI_MSIX_FLAGS, (uint16_t)(nr - 1));
+	pci_set_wmask16(d, x->cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	pci_set32(d, x->cap + PCI_MSIX_TABLE, table_off | bar);
+	pci_set32(d, x->cap + PCI_MSIX_PBA, pba_off | bar);
+	for (v = 0; v < nr; v++) {
+		x->vec[v].gsi = -1;
+		x->vec[v].eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (x->vec[v].eventfd < 0)
+			return -1;
+	}
+	msix_reset(x);
+	return 0;
+}
+
+void msix_reset(struct msix *x)
+{
+	unsigned int v;
+	uint64_t drain;
+
+	pci_set16(x->dev, x->cap + PCI_MSIX_FLAGS, (uint16_t)(x->nr - 1));
+	memset(x->table, 0, x->nr * MSIX_ENTRY_SIZE);
+	for (v = 0; v < x->nr; v++) {
+		x->table[v * MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] =
+			PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		vector_update(x, v);
+		while (read(x->vec[v].eventfd, &drain, sizeof(drain)) > 0)
+			;
+	}
+}
+
+void msix_destroy(struct msix *x)
+{
+	unsigned int v;
+
+	for (v = 0; x->vec && v < x->nr; v++) {
+		if (x->vec[v].irqfd)
+			irqfd_deassign(x->irq, x->vec[v].eventfd, (uint32_t)x->vec[v].gsi);
+		if (x->vec[v].eventfd >= 0)
+			close(x->vec[v].eventfd);
+	}
+	free(x->vec);
+	free(x->table);
+	x->vec = NULL;
+	x->table = NULL;
+}
+
+/* Table accesses are dword or qword (spec); anything else reads ones, writes nothing. */
+static bool table_access_ok(const struct msix *x, uint64_t off, unsigned int size)
+{
+	return (size == 4 || size == 8) && !(off & (size - 1)) &&
+	       off + size <= (uint64_t)x->nr * MSIX_ENTRY_SIZE;
+}
+
+void msix_table_read(struct msix *x, uint64_t off, uint8_t *data, unsigned int size)
+{
+	if (!table_access_ok(x, off, size)) {
+		memset(data, 0xff, size);
+		return;
+	}
+	memcpy(data, x->table + off, size);
+}
+
+void msix_table_write(struct msix *x, uint64_t off, const uint8_t *data, unsigned int size)
+{
+	unsigned int first, last, v;
+
+	if (!table_access_ok(x, off, size))
+		return;
+	memcpy(x->table + off, data, size);
+	first = (unsigned int)(off / MSIX_ENTRY_SIZE);
+	last = (unsigned int)((off + size - 1) / MSIX_ENTRY_SIZE);
+	for (v = first; v <= last; v++)
+		vector_update(x, v);
+}
+
+static bool vector_pending(const struct msix *x, unsigned int v)
+{
+	struct pollfd p = {.fd = x->vec[v].eventfd, .events = POLLIN};
+
+	return !x->vec[v].irqfd && poll(&p, 1, 0) == 1;
+}
+
+void msix_pba_read(struct msix *x, uint64_t off, uint8_t *data, unsigned int size)
+{
+	unsigned int i, bit;
+
+	memset(data, 0, size);
+	for (i = 0; i < size; i++)
+		for (bit = 0; bit < 8; bit++) {
+			uint64_t v = (off + i) * 8 + bit;
+
+			if (v < x->nr && vector_pending(x, (unsigned int)v))
+				data[i] |= (uint8_t)(1 << bit);
+		}
+}
+
+void msix_config_written(struct msix *x, unsigned int off, unsigned int size)
+{
+	unsigned int ctl = x->cap + PCI_MSIX_FLAGS;
+
+	if (off < ctl + 2 && off + size > ctl)
+		update_all(x);
+}
+
+int msix_vector_fd(const struct msix *x, unsigned int v)
+{
+	return v < x->nr ? x->vec[v].eventfd : -1;
+}

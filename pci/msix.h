@@ -1,0 +1,36 @@
+/* MSI-X capability, vector table and pending bit array (PCI spec §6.8.2). */
+#ifndef CONDUIT_PCI_MSIX_H
+#define CONDUIT_PCI_MSIX_H
+
+#include "irq/router.h"
+#include "pci/pci.h"
+
+#define MSIX_ENTRY_SIZE 16
+
+struct msix_vector {
+	int eventfd; /* what the device writes to raise the vector */
+	int gsi;     /* -1 until first routed */
+	bool irqfd;  /* eventfd bound to gsi in KVM */
+};
+
+struct msix {
+	struct pci_dev *dev;
+	struct irq_router *irq;
+	unsigned int cap; /* config offset */
+	unsigned int nr;
+	uint8_t *table; /* nr entries of 16 bytes, as the guest wrote them */
+	struct msix_vector *vec;
+};
+
+int msix_init(struct msix *x, struct pci_dev *d, struct irq_router *irq, unsigned int nr,
+	      unsigned int bar, uint32_t table_off, uint32_t pba_off);
+void msix_destroy(struct msix *x);
+void msix_table_read(struct msix *x, uint64_t off, uint8_t *data, unsigned int size);
+void msix_table_write(struct msix *x, uint64_t off, const uint8_t *data, unsigned int size);
+void msix_pba_read(struct msix *x, uint64_t off, uint8_t *data, unsigned int size);
+void msix_config_written(struct msix *x, unsigned int off, unsigned int size);
+void msix_reset(struct msix *x);
+bool msix_enabled(const struct msix *x);
+int msix_vector_fd(const struct msix *x, unsigned int v);
+
+#endif
