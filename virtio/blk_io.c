@@ -1,0 +1,649 @@
+/*
+ * The virtio-blk I/O threads: one per queue, each waiting in its own io_uring on
+ * both the queue's kick eventfd (a multishot poll that completes at each driver
+ * notification) and the disk operations it submitted. Data moves between the file
+ * and guest RAM directly (READV/WRITEV on iovecs pointing into the guest), never
+ * through a copy.
+ *
+ * Flushes are ordered here, not with IOSQE_IO_DRAIN: a drained FSYNC waits for every
+ * earlier operation of the ring, the kick poll included, which never completes for
+ * good. Instead each data request gets a sequence number, and a flush is submitted
+ * once every data request older than it has completed.
+ */
+#include "virtio/blk_io.h"
+#include "vmm/log.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/falloc.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SECTOR 512ULL
+
+/* user_data of the operations that are not a request's */
+#define TAG_KICK 1
+#define TAG_STOP 2
+#define TAG_CALL 3
+#define PENDING	 0xff /* a request status: not finished yet */
+
+struct blk_req;
+
+/* One io_uring operation of a request: its user_data points here. */
+struct blk_op {
+	struct blk_req *req;
+	uint64_t offset, len; /* fallocate range */
+	int mode;	      /* fallocate mode */
+};
+
+struct blk_req {
+	struct blk_req *next, *prev;
+	uint64_t seq;	   /* data: submission order; flush: newest data it waits for */
+	uint64_t offset;   /* file offset of the next transfer */
+	struct iovec *iov; /* data not transferred yet */
+	unsigned int niov;
+	uint8_t *status;      /* the last device-writable byte */
+	uint32_t written;     /* bytes written into the chain before the status */
+	unsigned int pending; /* operations under way */
+	uint32_t type;
+	uint8_t result;
+	struct blk_op op[BLK_MAX_DWZ_SEGS];
+	struct vq_chain chain; /* last: most of its iovecs are never touched */
+};
+
+struct blk_list {
+	struct blk_req *head, *tail;
+};
+
+struct blk_queue {
+	struct blk *blk;
+	struct virtio_queue *q;
+	unsigned int index;
+	struct io_uring ring;
+	pthread_t thread;
+	struct blk_req *reqs;
+	struct blk_req *free;  /* linked through next */
+	struct blk_list data;  /* data requests under way, oldest first */
+	struct blk_list flush; /* flushes waiting for older data requests */
+	uint64_t seq;
+	unsigned int inflight; /* operations under way, the kick and stop polls aside */
+	bool stopping, need_drain, starved, pushed, logged;
+	bool writeback; /* VIRTIO_BLK_F_FLUSH negotiated */
+	bool discard, write_zeroes;
+};
+
+static void list_append(struct blk_list *l, struct blk_req *r)
+{
+	r->next = NULL;
+	r->prev = l->tail;
+	if (l->tail)
+		l->tail->next = r;
+	else
+		l->head = r;
+	l->tail = r;
+}
+
+static void list_unlink(struct blk_list *l, struct blk_req *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		l->head = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	else
+		l->tail = r->prev;
+}
+
+/* Drops len bytes from the front of an iovec array (header, or bytes transferred). */
+static struct iovec *iov_drop(struct iovec *iov, unsigned int *n, uint64_t len)
+{
+	while (len && *n) {
+		if (iov->iov_len > len) {
+			iov->iov_base = (uint8_t *)iov->iov_base + len;
+			iov->iov_len -= len;
+			break;
+		}
+		len -= iov->iov_len;
+		iov++;
+		(*n)--;
+	}
+	return iov;
+}
+
+static void iov_gather(const struct iovec *iov, void *dst, size_t len)
+{
+	uint8_t *d = dst;
+
+	for (; len; iov++) {
+		size_t k = iov->iov_len < len ? iov->iov_len : len;
+
+		memcpy(d, iov->iov_base, k);
+		d += k;
+		len -= k;
+	}
+}
+
+static void iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len)
+{
+	const uint8_t *s = src;
+
+	for (; len && n; iov++, n--) {
+		size_t k = iov->iov_len < len ? iov->iov_len : len;
+
+		memcpy(iov->iov_base, s, k);
+		s += k;
+		len -= k;
+	}
+}
+
+static struct io_uring_sqe *sqe_get(struct blk_queue *bq)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&bq->ring);
+
+	if (!sqe) {
+		io_uring_submit(&bq->ring);
+		sqe = io_uring_get_sqe(&bq->ring);
+	}
+	return sqe;
+}
+
+static void io_error(struct blk_queue *bq, const char *what, int err)
+{
+	if (bq->logged)
+		return;
+	bq->logged = true;
+	log_warn("disk '%s' queue %u: %s failed: %s (the guest sees an I/O error)", bq->blk->path,
+		 bq->index, what, strerror(err));
+}
+
+/* A multishot poll: one completion per kick and nothing to re-arm. The eventfd is
+ * never read: its count says nothing the available ring does not, and reading it
+ * would cost an operation per kick. */
+static void arm_kick(struct blk_queue *bq)
+{
+	struct io_uring_sqe *sqe = sqe_get(bq);
+
+	io_uring_prep_poll_multishot(sqe, bq->q->kick_fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, TAG_KICK);
+}
+
+static void op_submit(struct blk_queue *bq, struct blk_req *r, struct blk_op *op,
+		      struct io_uring_sqe *sqe)
+{
+	op->req = r;
+	io_uring_sqe_set_data(sqe, op);
+	r->pending++;
+	bq->inflight++;
+}
+
+/* Without VIRTIO_BLK_F_FLUSH negotiated a completed write must be stable (§5.2.6.2). */
+static void rw_submit(struct blk_queue *bq, struct blk_req *r)
+{
+	struct io_uring_sqe *sqe = sqe_get(bq);
+	int fd = bq->blk->fd;
+
+	if (r->type == VIRTIO_BLK_T_IN) {
+		io_uring_prep_readv(sqe, fd, r->iov, r->niov, r->offset);
+	} else {
+		io_uring_prep_writev(sqe, fd, r->iov, r->niov, r->offset);
+		sqe->rw_flags = bq->writeback ? 0 : RWF_DSYNC;
+	}
+	op_submit(bq, r, &r->op[0], sqe);
+}
+
+static void fallocate_submit(struct blk_queue *bq, struct blk_req *r, struct blk_op *op)
+{
+	struct io_uring_sqe *sqe = sqe_get(bq);
+
+	io_uring_prep_fallocate(sqe, bq->blk->fd, op->mode, op->offset, op->len);
+	op_submit(bq, r, op, sqe);
+}
+
+static void data_track(struct blk_queue *bq, struct blk_req *r)
+{
+	r->seq = ++bq->seq;
+	list_append(&bq->data, r);
+}
+
+/* Submits the flushes whose older data requests have all completed. */
+static void flush_issue(struct blk_queue *bq)
+{
+	struct blk_req *f;
+
+	while (!bq->stopping && (f = bq->flush.head) &&
+	       (!bq->data.head || bq->data.head->seq > f->seq)) {
+		struct io_uring_sqe *sqe = sqe_get(bq);
+
+		list_unlink(&bq->flush, f);
+		io_uring_prep_fsync(sqe, bq->blk->fd, IORING_FSYNC_DATASYNC);
+		op_submit(bq, f, &f->op[0], sqe);
+	}
+}
+
+static void req_finish(struct blk_queue *bq, struct blk_req *r)
+{
+	if (!bq->stopping) {
+		__atomic_store_n(r->status, r->result, __ATOMIC_RELAXED);
+		vq_push(&bq->q->vq, r->chain.head, r->written + 1);
+		bq->pushed = true;
+	}
+	r->next = bq->free;
+	bq->free = r;
+	if (bq->starved) {
+		bq->starved = false;
+		bq->need_drain = true;
+	}
+}
+
+static uint8_t rw_start(struct blk_queue *bq, struct blk_req *r, uint64_t sector, struct iovec *iov,
+			unsigned int n, uint64_t len)
+{
+	if (len % SECTOR || sector > bq->blk->capacity || len / SECTOR > bq->blk->capacity - sector)
+		return VIRTIO_BLK_S_IOERR;
+	if (len == 0)
+		return VIRTIO_BLK_S_OK;
+	r->iov = iov;
+	r->niov = n;
+	r->offset = sector * SECTOR;
+	data_track(bq, r);
+	rw_submit(bq, r);
+	return PENDING;
+}
+
+/* Checks one discard/write-zeroes segment (§5.2.6.2) and fills its operation. */
+static uint8_t dwz_check(struct blk_queue *bq, uint32_t type,
+			 const struct virtio_blk_discard_write_zeroes *s, struct blk_op *op)
+{
+	uint64_t sector = le64toh(s->sector), num = le32toh(s->num_sectors);
+	uint32_t flags = le32toh(s->flags);
+
+	if (flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (type == VIRTIO_BLK_T_DISCARD && flags)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (num > BLK_MAX_DWZ_SECTORS || sector > bq->blk->capacity ||
+	    num > bq->blk->capacity - sector)
+		return VIRTIO_BLK_S_IOERR;
+	op->offset = sector * SECTOR;
+	op->len = num * SECTOR;
+	if (type == VIRTIO_BLK_T_WRITE_ZEROES && !flags)
+		op->mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+	else
+		op->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	return VIRTIO_BLK_S_OK;
+}
+
+static uint8_t dwz_start(struct blk_queue *bq, struct blk_req *r, struct iovec *iov, uint64_t len)
+{
+	struct virtio_blk_discard_write_zeroes seg[BLK_MAX_DWZ_SEGS];
+	unsigned int n = (unsigned int)(len / sizeof(seg[0])), i, ops = 0;
+	uint8_t st;
+
+	if (len % sizeof(seg[0]) || n == 0 || n > BLK_MAX_DWZ_SEGS || r->chain.in_len != 1)
+		return VIRTIO_BLK_S_IOERR;
+	iov_gather(iov, seg, len);
+	for (i = 0; i < n; i++) {
+		st = dwz_check(bq, r->type, &seg[i], &r->op[ops]);
+		if (st != VIRTIO_BLK_S_OK)
+			return st;
+		if (r->op[ops].len)
+			ops++;
+	}
+	if (!ops)
+		return VIRTIO_BLK_S_OK;
+	data_track(bq, r);
+	for (i = 0; i < ops; i++)
+		fallocate_submit(bq, r, &r->op[i]);
+	return PENDING;
+}
+
+static uint8_t get_id(struct blk_queue *bq, struct blk_req *r)
+{
+	struct vq_chain *c = &r->chain;
+	uint64_t len = c->in_len - 1;
+
+	if (len > VIRTIO_BLK_ID_BYTES)
+		len = VIRTIO_BLK_ID_BYTES;
+	iov_scatter(&c->iov[c->nr_out], c->nr_in, bq->blk->serial, len);
+	r->written = (uint32_t)len;
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Requests by type (§5.2.6); out/nout are the readable buffers after the header. */
+static uint8_t req_dispatch(struct blk_queue *bq, struct blk_req *r, uint64_t sector,
+			    struct iovec *out, unsigned int nout)
+{
+	struct vq_chain *c = &r->chain;
+	bool ro = bq->blk->readonly;
+
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+		if (nout)
+			return VIRTIO_BLK_S_IOERR;
+		return rw_start(bq, r, sector, &c->iov[c->nr_out], c->nr_in, c->in_len - 1);
+	case VIRTIO_BLK_T_OUT:
+		/* a read-only disk fails writes and writes nothing (§5.2.6.2) */
+		if (ro || c->in_len != 1)
+			return VIRTIO_BLK_S_IOERR;
+		return rw_start(bq, r, sector, out, nout,
+				c->out_len - sizeof(struct virtio_blk_outhdr));
+	case VIRTIO_BLK_T_FLUSH:
+		r->seq = bq->seq;
+		list_append(&bq->flush, r);
+		flush_issue(bq);
+		return PENDING;
+	case VIRTIO_BLK_T_GET_ID:
+		return get_id(bq, r);
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (ro)
+			return VIRTIO_BLK_S_IOERR;
+		if (!(r->type == VIRTIO_BLK_T_DISCARD ? bq->discard : bq->write_zeroes))
+			return VIRTIO_BLK_S_UNSUPP;
+		return dwz_start(bq, r, out, c->out_len - sizeof(struct virtio_blk_outhdr));
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+/* A request is a 16-byte header in the first readable bytes, data, and a status in
+ * the last writable byte (§5.2.6); buffers may split or merge these anywhere. */
+static void req_start(struct blk_queue *bq, struct blk_req *r)
+{
+	struct vq_chain *c = &r->chain;
+	struct virtio_blk_outhdr h;
+	struct iovec *last, *out;
+	unsigned int nout = c->nr_out;
+
+	r->written = 0;
+	r->pending = 0;
+	if (c->in_len == 0) {
+		/* no byte to put a status in: hand the chain back untouched */
+		vq_push(&bq->q->vq, c->head, 0);
+		bq->pushed = true;
+		r->next = bq->free;
+		bq->free = r;
+		return;
+	}
+	last = &c->iov[c->nr_out + c->nr_in - 1];
+	r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
+	if (--last->iov_len == 0)
+		c->nr_in--;
+	r->result = VIRTIO_BLK_S_IOERR;
+	if (c->out_len >= sizeof(h)) {
+		iov_gather(c->iov, &h, sizeof(h));
+		out = iov_drop(c->iov, &nout, sizeof(h));
+		r->type = le32toh(h.type);
+		r->result = req_dispatch(bq, r, le64toh(h.sector), out, nout);
+	}
+	if (r->result != PENDING)
+		req_finish(bq, r);
+	else
+		r->result = VIRTIO_BLK_S_OK;
+}
+
+/* A short transfer continues where it stopped; a read that meets the end of the
+ * file reads zeros from there on. */
+static void rw_done(struct blk_queue *bq, struct blk_req *r, int res)
+{
+	bool in = r->type == VIRTIO_BLK_T_IN;
+
+	if (res < 0 || (res == 0 && !in)) {
+		io_error(bq, in ? "read" : "write", res < 0 ? -res : EIO);
+		r->result = VIRTIO_BLK_S_IOERR;
+		return;
+	}
+	if (res == 0) {
+		for (; r->niov; r->niov--, r->iov++) {
+			memset(r->iov->iov_base, 0, r->iov->iov_len);
+			r->written += (uint32_t)r->iov->iov_len;
+		}
+		return;
+	}
+	if (in)
+		r->written += (uint32_t)res;
+	r->offset += (uint64_t)res;
+	r->iov = iov_drop(r->iov, &r->niov, (uint64_t)res);
+	if (r->niov && !bq->stopping)
+		rw_submit(bq, r);
+}
+
+/* Discard is a hint (§5.2.6.2): a file system without hole punching ignores it. One
+ * without ZERO_RANGE (tmpfs) gets a punched hole, which reads back as zeros. */
+static void fallocate_done(struct blk_queue *bq, struct blk_op *op, int res)
+{
+	struct blk_req *r = op->req;
+
+	if (res != -EOPNOTSUPP || bq->stopping) {
+		if (res < 0) {
+			io_error(bq, "fallocate", -res);
+			r->result = VIRTIO_BLK_S_IOERR;
+		}
+	} else if (op->mode & FALLOC_FL_ZERO_RANGE) {
+		op->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+		fallocate_submit(bq, r, op);
+	} else if (r->type == VIRTIO_BLK_T_WRITE_ZEROES) {
+		io_error(bq, "write zeroes", -res);
+		r->result = VIRTIO_BLK_S_IOERR;
+	}
+}
+
+static void op_done(struct blk_queue *bq, struct blk_op *op, int res)
+{
+	struct blk_req *r = op->req;
+
+	bq->inflight--;
+	r->pending--;
+	if (r->type == VIRTIO_BLK_T_FLUSH) {
+		if (res < 0) {
+			io_error(bq, "flush", -res);
+			r->result = VIRTIO_BLK_S_IOERR;
+		}
+	} else if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT) {
+		rw_done(bq, r, res);
+	} else {
+		fallocate_done(bq, op, res);
+	}
+	if (r->pending)
+		return;
+	if (r->type != VIRTIO_BLK_T_FLUSH) {
+		list_unlink(&bq->data, r);
+		flush_issue(bq);
+	}
+	req_finish(bq, r);
+}
+
+static void blk_broken(struct blk_queue *bq)
+{
+	if (!__atomic_exchange_n(&bq->blk->broken, true, __ATOMIC_SEQ_CST))
+		virtio_dev_needs_reset(&bq->blk->dev);
+}
+
+/* Pops until the ring is empty (true), or requests run out or the device broke. */
+static bool queue_pop_all(struct blk_queue *bq)
+{
+	struct blk_req *r;
+	int ret;
+
+	for (;;) {
+		if (__atomic_load_n(&bq->blk->broken, __ATOMIC_RELAXED))
+			return false;
+		r = bq->free;
+		if (!r) {
+			bq->starved = true;
+			return false;
+		}
+		ret = vq_pop(&bq->q->vq, &r->chain);
+		if (ret == 0)
+			return true;
+		if (ret < 0) {
+			blk_broken(bq);
+			return false;
+		}
+		bq->free = r->next;
+		req_start(bq, r);
+	}
+}
+
+/* Kicks stay off while draining; turning them back on re-checks the ring. */
+static void queue_drain(struct blk_queue *bq)
+{
+	bq->need_drain = false;
+	do {
+		vq_disable_notify(&bq->q->vq);
+		if (!queue_pop_all(bq))
+			return;
+	} while (vq_enable_notify(&bq->q->vq));
+}
+
+/* The interrupt goes out as an eventfd write in the ring: it leaves with the
+ * io_uring_enter that waits for what comes next, a system call saved per batch. */
+static void queue_notify(struct blk_queue *bq)
+{
+	static const uint64_t one = 1;
+	struct io_uring_sqe *sqe;
+
+	if (!bq->pushed)
+		return;
+	bq->pushed = false;
+	if (bq->q->call_fd < 0 || !vq_should_notify(&bq->q->vq))
+		return;
+	sqe = sqe_get(bq);
+	io_uring_prep_write(sqe, bq->q->call_fd, &one, sizeof(one), 0);
+	io_uring_sqe_set_data64(sqe, TAG_CALL);
+}
+
+/* A poll that stops (no IORING_CQE_F_MORE, e.g. on a completion queue overflow) is
+ * armed again. */
+static void kick_done(struct blk_queue *bq, int res, unsigned int flags)
+{
+	if (res < 0 && res != -ECANCELED) {
+		io_error(bq, "polling the kick eventfd", -res);
+		return;
+	}
+	if (!(flags & IORING_CQE_F_MORE))
+		arm_kick(bq);
+	bq->need_drain = true;
+}
+
+static void queue_reap(struct blk_queue *bq)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+
+	io_uring_for_each_cqe(&bq->ring, head, cqe)
+	{
+		n++;
+		if (cqe->user_data == TAG_KICK)
+			kick_done(bq, cqe->res, cqe->flags);
+		else if (cqe->user_data == TAG_STOP)
+			bq->stopping = true;
+		else if (cqe->user_data == TAG_CALL && cqe->res < 0)
+			io_error(bq, "interrupting the guest", -cqe->res);
+		else if (cqe->user_data > TAG_CALL)
+			op_done(bq, io_uring_cqe_get_data(cqe), cqe->res);
+	}
+	io_uring_cq_advance(&bq->ring, n);
+}
+
+static void *queue_thread(void *arg)
+{
+	struct blk_queue *bq = arg;
+	struct io_uring_sqe *sqe = sqe_get(bq);
+	int ret;
+
+	io_uring_prep_poll_add(sqe, bq->blk->stop_fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, TAG_STOP);
+	arm_kick(bq);
+	/* the driver may have made buffers available before its first kick */
+	bq->need_drain = true;
+	/* stopping: no new requests, no more used entries, wait for what is under way */
+	while (!bq->stopping || bq->inflight) {
+		if (bq->need_drain && !bq->stopping)
+			queue_drain(bq);
+		queue_notify(bq);
+		ret = io_uring_submit_and_wait(&bq->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+			log_error("disk '%s' queue %u: io_uring failed: %s", bq->blk->path,
+				  bq->index, strerror(-ret));
+			break;
+		}
+		queue_reap(bq);
+	}
+	return NULL;
+}
+
+static void queue_free(struct blk_queue *bq)
+{
+	io_uring_queue_exit(&bq->ring);
+	free(bq->reqs);
+	free(bq);
+}
+
+static struct blk_queue *queue_alloc(struct blk *b, unsigned int index)
+{
+	struct blk_queue *bq = calloc(1, sizeof(*bq));
+	uint64_t f = b->dev.negotiated;
+	unsigned int i, n;
+
+	if (!bq)
+		return NULL;
+	bq->blk = b;
+	bq->index = index;
+	bq->q = &b->dev.queue[index];
+	bq->writeback = f & (1ULL << VIRTIO_BLK_F_FLUSH);
+	bq->discard = f & (1ULL << VIRTIO_BLK_F_DISCARD);
+	bq->write_zeroes = f & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+	n = bq->q->vq.size;
+	bq->reqs = calloc(n, sizeof(*bq->reqs));
+	if (!bq->reqs) {
+		free(bq);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		bq->reqs[i].next = bq->free;
+		bq->free = &bq->reqs[i];
+	}
+	return bq;
+}
+
+struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
+{
+	struct blk_queue *bq = queue_alloc(b, index);
+	char name[16];
+	int err;
+
+	if (!bq) {
+		log_error("disk '%s': out of memory for queue %u", b->path, index);
+		return NULL;
+	}
+	err = io_uring_queue_init(2 * BLK_QUEUE_SIZE, &bq->ring, 0);
+	if (err) {
+		log_error("disk '%s': cannot create an io_uring (%s)", b->path, strerror(-err));
+		free(bq->reqs);
+		free(bq);
+		return NULL;
+	}
+	err = pthread_create(&bq->thread, NULL, queue_thread, bq);
+	if (err) {
+		log_error("disk '%s': cannot start an I/O thread (%s)", b->path, strerror(err));
+		queue_free(bq);
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "blk-q%u", index);
+	pthread_setname_np(bq->thread, name);
+	return bq;
+}
+
+void blk_queue_stop(struct blk_queue *bq)
+{
+	pthread_join(bq->thread, NULL);
+	queue_free(bq);
+}
