@@ -1,0 +1,29 @@
+/*
+ * Writes a minimal bzImage whose 64-bit entry point executes ud2 with no IDT: the
+ * #UD cannot be delivered, nor the #GP/#DF that follow, so the CPU triple-faults.
+ * The nested suite boots it to check that conduit reports a crashed guest.
+ */
+#include "tests/common/forge_bzimage.h"
+
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+	static const uint8_t ud2[] = {0x0f, 0x0b};
+	static uint8_t img[64 << 10];
+	size_t n = forge_bzimage(
+		img, sizeof(img),
+		&(struct forge_opts){.relocatable = 1, .entry64 = ud2, .entry64_len = sizeof(ud2)});
+	FILE *f;
+
+	if (argc != 2 || !n) {
+		fprintf(stderr, "usage: mkbzimage OUT\n");
+		return 1;
+	}
+	f = fopen(argv[1], "wb");
+	if (!f || fwrite(img, 1, n, f) != n || fclose(f)) {
+		perror(argv[1]);
+		return 1;
+	}
+	return 0;
+}

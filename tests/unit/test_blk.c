@@ -1,0 +1,577 @@
+/* virtio-blk on a real temporary file through io_uring, driven by a test driver. */
+#include "tests/common/vq_driver.h"
+#include "tests/unit/check.h"
+#include "virtio/blk.h"
+
+#include <endian.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RAM_SIZE  (64ULL << 20)
+#define RINGS	  0x100000ULL /* queue q's rings at RINGS + q MiB */
+#define HDRS	  0x800000ULL /* request headers: 32 bytes each, status at +16 */
+#define DATA	  0x1000000ULL
+#define DISK_SIZE (4ULL << 20)
+#define NQ	  4
+#define WAIT_MS	  5000
+
+struct disk {
+	struct virtio_dev *dev;
+	struct vqd vqd[NQ];
+	unsigned int nq;
+};
+
+struct io {
+	uint32_t type;
+	uint64_t sector;
+	uint64_t data; /* guest address of the data buffer */
+	uint32_t len;  /* 0: no data buffer */
+	bool in;       /* data is device-writable */
+};
+
+static struct guest_ram ram;
+static char path[256];
+static int resets;
+
+static void on_needs_reset(struct virtio_dev *dev)
+{
+	(void)dev;
+	__atomic_add_fetch(&resets, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *gp(uint64_t gpa, uint64_t len)
+{
+	return guest_ram_ptr(&ram, gpa, len);
+}
+
+static uint64_t all_features(struct virtio_dev *dev)
+{
+	return dev->ops->features(dev) | 1ULL << VIRTIO_F_VERSION_1 |
+	       1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+}
+
+/* The transport's part: rings for nq queues, features, DRIVER_OK. */
+static int disk_activate(struct disk *k, unsigned int nq, uint64_t features)
+{
+	unsigned int q;
+
+	k->nq = nq;
+	for (q = 0; q < nq; q++) {
+		CHECK(vqd_init(&k->vqd[q], &ram, RINGS + (q << 20), 256,
+			       features & (1ULL << VIRTIO_RING_F_EVENT_IDX)) == 0);
+		CHECK(vqd_attach(&k->vqd[q], &k->dev->queue[q],
+				 features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)) == 0);
+	}
+	return vqd_activate(k->dev, features);
+}
+
+static int disk_open(struct disk *k, const struct blk_options *o, unsigned int nq)
+{
+	k->dev = blk_create(o, &ram);
+	if (!k->dev)
+		return -1;
+	k->dev->needs_reset = on_needs_reset;
+	return disk_activate(k, nq, all_features(k->dev));
+}
+
+static void disk_reset(struct disk *k)
+{
+	unsigned int q;
+
+	k->dev->ops->reset(k->dev);
+	for (q = 0; q < k->nq; q++)
+		vqd_destroy(&k->vqd[q]);
+}
+
+static void disk_close(struct disk *k)
+{
+	disk_reset(k);
+	k->dev->ops->destroy(k->dev);
+}
+
+/* Adds a request with its header at hdr and its status at hdr + 16. */
+static int submit(struct vqd *d, uint64_t hdr, const struct io *io, bool indirect)
+{
+	struct virtio_blk_outhdr *h = gp(hdr, 17);
+	struct vqd_buf b[3] = {{hdr, 16, false}};
+	unsigned int n = 1;
+
+	h->type = htole32(io->type);
+	h->ioprio = 0;
+	h->sector = htole64(io->sector);
+	*((uint8_t *)h + 16) = 0xee;
+	if (io->len)
+		b[n++] = (struct vqd_buf){io->data, io->len, io->in};
+	b[n++] = (struct vqd_buf){hdr + 16, 1, true};
+	return vqd_add(d, b, n, indirect);
+}
+
+static int status_of(uint64_t hdr)
+{
+	return *(uint8_t *)gp(hdr + 16, 1);
+}
+
+/* One request on queue 0, waited for: its status, or -1 on timeout. */
+static int do_io(struct disk *k, const struct io *io, uint32_t *used_len)
+{
+	uint16_t head;
+	uint32_t len;
+	int h = submit(&k->vqd[0], HDRS, io, false);
+
+	vqd_kick(&k->vqd[0]);
+	if (h < 0 || vqd_wait_used(&k->vqd[0], &head, &len, WAIT_MS) != 1 || head != h)
+		return -1;
+	if (used_len)
+		*used_len = len;
+	return status_of(HDRS);
+}
+
+static void pattern(uint64_t gpa, uint32_t len, uint8_t seed)
+{
+	uint8_t *p = gp(gpa, len);
+	uint32_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)(seed + i * 7 + i / 251);
+}
+
+static bool file_is(uint64_t off, const void *want, size_t len)
+{
+	uint8_t *buf = malloc(len);
+	int fd = open(path, O_RDONLY);
+	bool same = fd >= 0 && pread(fd, buf, len, (off_t)off) == (ssize_t)len &&
+		    memcmp(buf, want, len) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return same;
+}
+
+static bool file_is_zero(uint64_t off, size_t len)
+{
+	void *z = calloc(1, len);
+	bool same = file_is(off, z, len);
+
+	free(z);
+	return same;
+}
+
+static void make_disk(uint64_t size)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
+	close(fd);
+}
+
+static void test_config(void)
+{
+	struct blk_options o = {.path = path, .queues = 4};
+	struct virtio_dev *dev;
+	struct virtio_blk_config c;
+	uint64_t f;
+
+	make_disk(DISK_SIZE + 100);
+	dev = blk_create(&o, &ram);
+	CHECK(dev && dev->device_id == 2 && dev->nr_queues == 4);
+	if (!dev)
+		return;
+	f = dev->ops->features(dev);
+	CHECK(f & 1ULL << VIRTIO_BLK_F_MQ && f & 1ULL << VIRTIO_BLK_F_FLUSH);
+	CHECK(f & 1ULL << VIRTIO_BLK_F_DISCARD && f & 1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+	CHECK(!(f & 1ULL << VIRTIO_BLK_F_RO));
+	CHECK(dev->config_size == 60);
+	dev->ops->config_read(dev, 0, (uint8_t *)&c, dev->config_size);
+	/* the odd 100 bytes are rounded away */
+	CHECK(le64toh(c.capacity) == DISK_SIZE / 512);
+	CHECK(le32toh(c.seg_max) == 254 && le32toh(c.blk_size) == 512);
+	CHECK(le16toh(c.num_queues) == 4 && le32toh(c.max_discard_seg) == 16);
+	CHECK(c.write_zeroes_may_unmap == 1);
+	dev->ops->destroy(dev);
+}
+
+static void test_read_write(struct disk *k)
+{
+	struct io w = {VIRTIO_BLK_T_OUT, 8, DATA, 8192, false};
+	struct io r = {VIRTIO_BLK_T_IN, 8, DATA + 0x10000, 8192, true};
+	uint32_t len = 0;
+
+	pattern(DATA, 8192, 1);
+	CHECK(do_io(k, &w, &len) == VIRTIO_BLK_S_OK && len == 1);
+	CHECK(file_is(8 * 512, gp(DATA, 8192), 8192));
+	memset(gp(DATA + 0x10000, 8192), 0, 8192);
+	CHECK(do_io(k, &r, &len) == VIRTIO_BLK_S_OK && len == 8193);
+	CHECK(memcmp(gp(DATA, 8192), gp(DATA + 0x10000, 8192), 8192) == 0);
+	/* the last sector of the disk */
+	w.sector = DISK_SIZE / 512 - 1;
+	w.len = 512;
+	CHECK(do_io(k, &w, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(DISK_SIZE - 512, gp(DATA, 512), 512));
+}
+
+/* Header and data in one buffer, data and status in another (§5.2.6: the device
+ * must not assume how the request is split into buffers). */
+static void test_merged_buffers(struct disk *k)
+{
+	struct virtio_blk_outhdr *h = gp(DATA, 16);
+	struct vqd_buf wb[2] = {{DATA, 16 + 1024, false}, {DATA + 0x3000, 1, true}};
+	struct vqd_buf rb[3] = {{DATA + 0x4000, 8, false},
+				{DATA + 0x4008, 8, false},
+				{DATA + 0x5000, 1024 + 1, true}};
+	struct virtio_blk_outhdr *rh = gp(DATA + 0x4000, 16);
+	uint16_t head;
+	uint32_t len;
+
+	h->type = htole32(VIRTIO_BLK_T_OUT);
+	h->sector = htole64(100);
+	pattern(DATA + 16, 1024, 9);
+	CHECK(vqd_add(&k->vqd[0], wb, 2, false) >= 0);
+	vqd_kick(&k->vqd[0]);
+	CHECK(vqd_wait_used(&k->vqd[0], &head, &len, WAIT_MS) == 1 && len == 1);
+	CHECK(*(uint8_t *)gp(DATA + 0x3000, 1) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(100 * 512, gp(DATA + 16, 1024), 1024));
+	/* a header split in two, data and status sharing the last buffer */
+	rh->type = htole32(VIRTIO_BLK_T_IN);
+	rh->sector = htole64(100);
+	CHECK(vqd_add(&k->vqd[0], rb, 3, true) >= 0);
+	vqd_kick(&k->vqd[0]);
+	CHECK(vqd_wait_used(&k->vqd[0], &head, &len, WAIT_MS) == 1 && len == 1025);
+	CHECK(*(uint8_t *)gp(DATA + 0x5000 + 1024, 1) == VIRTIO_BLK_S_OK);
+	CHECK(memcmp(gp(DATA + 16, 1024), gp(DATA + 0x5000, 1024), 1024) == 0);
+}
+
+/* Writes and a flush in flight together: the flush waits for the writes. */
+static void test_flush(struct disk *k)
+{
+	struct io w = {VIRTIO_BLK_T_OUT, 0, DATA, 65536, false};
+	struct io f = {VIRTIO_BLK_T_FLUSH, 0, 0, 0, false};
+	unsigned int i, done = 0, flush_pos = 0;
+	int heads[9];
+	uint16_t head;
+	uint32_t len;
+
+	pattern(DATA, 65536, 3);
+	for (i = 0; i < 8; i++) {
+		w.sector = i * 128;
+		heads[i] = submit(&k->vqd[0], HDRS + 32 * i, &w, false);
+	}
+	heads[8] = submit(&k->vqd[0], HDRS + 32 * 8, &f, false);
+	vqd_kick(&k->vqd[0]);
+	while (done < 9 && vqd_wait_used(&k->vqd[0], &head, &len, WAIT_MS) == 1)
+		if (head == heads[8] && !flush_pos)
+			flush_pos = ++done;
+		else
+			done++;
+	CHECK(done == 9 && flush_pos == 9);
+	for (i = 0; i < 9; i++)
+		CHECK(status_of(HDRS + 32 * i) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(7 * 128 * 512, gp(DATA, 65536), 65536));
+}
+
+static int dwz(struct disk *k, uint32_t type, uint64_t sector, uint32_t num, uint32_t flags,
+	       unsigned int nseg)
+{
+	struct virtio_blk_discard_write_zeroes *s = gp(DATA + 0x20000, 16 * nseg);
+	struct io io = {type, 0, DATA + 0x20000, 16 * nseg, false};
+	unsigned int i;
+
+	for (i = 0; i < nseg; i++) {
+		s[i].sector = htole64(sector + i * num);
+		s[i].num_sectors = htole32(num);
+		s[i].flags = htole32(flags);
+	}
+	return do_io(k, &io, NULL);
+}
+
+static void test_discard_write_zeroes(struct disk *k)
+{
+	struct io w = {VIRTIO_BLK_T_OUT, 0, DATA, 65536, false};
+
+	pattern(DATA, 65536, 5);
+	CHECK(do_io(k, &w, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(dwz(k, VIRTIO_BLK_T_DISCARD, 8, 8, 0, 1) == VIRTIO_BLK_S_OK);
+	CHECK(file_is_zero(8 * 512, 4096) && file_is(0, gp(DATA, 4096), 4096));
+	CHECK(dwz(k, VIRTIO_BLK_T_WRITE_ZEROES, 32, 3, 0, 2) == VIRTIO_BLK_S_OK);
+	CHECK(file_is_zero(32 * 512, 6 * 512) && file_is(38 * 512, gp(DATA + 38 * 512, 512), 512));
+	CHECK(dwz(k, VIRTIO_BLK_T_WRITE_ZEROES, 64, 16, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP, 1) ==
+	      VIRTIO_BLK_S_OK);
+	CHECK(file_is_zero(64 * 512, 16 * 512) && file_is(80 * 512, gp(DATA + 80 * 512, 512), 512));
+	/* empty segments are valid and do nothing */
+	CHECK(dwz(k, VIRTIO_BLK_T_DISCARD, 0, 0, 0, 2) == VIRTIO_BLK_S_OK);
+	/* unknown flags, and unmap on a discard (§5.2.6.2) */
+	CHECK(dwz(k, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 2, 1) == VIRTIO_BLK_S_UNSUPP);
+	CHECK(dwz(k, VIRTIO_BLK_T_DISCARD, 0, 8, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP, 1) ==
+	      VIRTIO_BLK_S_UNSUPP);
+	/* more segments than offered, out of range, past the per-segment maximum */
+	CHECK(dwz(k, VIRTIO_BLK_T_DISCARD, 0, 1, 0, 17) == VIRTIO_BLK_S_IOERR);
+	CHECK(dwz(k, VIRTIO_BLK_T_DISCARD, DISK_SIZE / 512 - 4, 8, 0, 1) == VIRTIO_BLK_S_IOERR);
+	CHECK(dwz(k, VIRTIO_BLK_T_WRITE_ZEROES, ~0ULL - 2, 8, 0, 1) == VIRTIO_BLK_S_IOERR);
+	CHECK(dwz(k, VIRTIO_BLK_T_DISCARD, 0, (1u << 22) + 1, 0, 1) == VIRTIO_BLK_S_IOERR);
+	CHECK(file_is(0, gp(DATA, 4096), 4096));
+}
+
+static void test_get_id_and_unsupported(struct disk *k)
+{
+	struct io id = {VIRTIO_BLK_T_GET_ID, 0, DATA, 20, true};
+	struct io odd = {99, 0, 0, 0, false};
+	struct stat st;
+	char want[21];
+	uint32_t len;
+
+	CHECK(stat(path, &st) == 0);
+	snprintf(want, sizeof(want), "%04x%016llx",
+		 (unsigned int)((st.st_dev ^ st.st_dev >> 16 ^ st.st_dev >> 32) & 0xffff),
+		 (unsigned long long)st.st_ino);
+	CHECK(do_io(k, &id, &len) == VIRTIO_BLK_S_OK && len == 21);
+	CHECK(memcmp(gp(DATA, 20), want, 20) == 0);
+	CHECK(do_io(k, &odd, &len) == VIRTIO_BLK_S_UNSUPP && len == 1);
+}
+
+static void test_bad_requests(struct disk *k)
+{
+	struct io r = {VIRTIO_BLK_T_IN, DISK_SIZE / 512 - 1, DATA, 1024, true};
+	struct vqd_buf only_hdr[1] = {{HDRS, 16, false}};
+	struct vqd_buf short_hdr[2] = {{HDRS, 8, false}, {HDRS + 16, 1, true}};
+	uint16_t head;
+	uint32_t len;
+
+	CHECK(do_io(k, &r, NULL) == VIRTIO_BLK_S_IOERR); /* runs past the end */
+	r.sector = ~0ULL / 512;
+	CHECK(do_io(k, &r, NULL) == VIRTIO_BLK_S_IOERR); /* offset overflows */
+	r.sector = 0;
+	r.len = 1000;
+	CHECK(do_io(k, &r, NULL) == VIRTIO_BLK_S_IOERR); /* not whole sectors */
+	r.type = VIRTIO_BLK_T_OUT;
+	r.len = 512;
+	CHECK(do_io(k, &r, NULL) == VIRTIO_BLK_S_IOERR); /* write data device-writable */
+	CHECK(vqd_add(&k->vqd[0], short_hdr, 2, false) >= 0);
+	vqd_kick(&k->vqd[0]);
+	CHECK(vqd_wait_used(&k->vqd[0], &head, &len, WAIT_MS) == 1 && len == 1);
+	CHECK(status_of(HDRS) == VIRTIO_BLK_S_IOERR);
+	/* no writable byte for a status: handed back, nothing written */
+	CHECK(vqd_add(&k->vqd[0], only_hdr, 1, false) >= 0);
+	vqd_kick(&k->vqd[0]);
+	CHECK(vqd_wait_used(&k->vqd[0], &head, &len, WAIT_MS) == 1 && len == 0);
+}
+
+/* A file cut short under a running disk reads as zeros past its new end. */
+static void test_read_past_eof(struct disk *k)
+{
+	struct io r = {VIRTIO_BLK_T_IN, DISK_SIZE / 512 - 8, DATA, 4096, true};
+	int fd = open(path, O_RDWR);
+	uint32_t len;
+
+	CHECK(fd >= 0 && ftruncate(fd, DISK_SIZE - 2048) == 0);
+	memset(gp(DATA, 4096), 0xaa, 4096);
+	CHECK(do_io(k, &r, &len) == VIRTIO_BLK_S_OK && len == 4097);
+	CHECK(((uint8_t *)gp(DATA, 4096))[4095] == 0);
+	CHECK(ftruncate(fd, DISK_SIZE) == 0);
+	close(fd);
+}
+
+static void test_disk(void)
+{
+	struct blk_options o = {.path = path};
+	struct disk k;
+
+	make_disk(DISK_SIZE);
+	CHECK(disk_open(&k, &o, 1) == 0);
+	test_read_write(&k);
+	test_merged_buffers(&k);
+	test_flush(&k);
+	test_discard_write_zeroes(&k);
+	test_get_id_and_unsupported(&k);
+	test_bad_requests(&k);
+	test_read_past_eof(&k);
+	disk_close(&k);
+}
+
+/* Without VIRTIO_BLK_F_FLUSH writes are synchronous, and discard is not negotiated. */
+static void test_write_through(void)
+{
+	struct blk_options o = {.path = path};
+	struct io w = {VIRTIO_BLK_T_OUT, 0, DATA, 4096, false};
+	struct disk k;
+	uint64_t f;
+
+	make_disk(DISK_SIZE);
+	k.dev = blk_create(&o, &ram);
+	CHECK(k.dev != NULL);
+	if (!k.dev)
+		return;
+	f = all_features(k.dev) & ~(1ULL << VIRTIO_BLK_F_FLUSH | 1ULL << VIRTIO_BLK_F_DISCARD |
+				    1ULL << VIRTIO_RING_F_EVENT_IDX);
+	CHECK(disk_activate(&k, 1, f) == 0);
+	pattern(DATA, 4096, 11);
+	CHECK(do_io(&k, &w, NULL) == VIRTIO_BLK_S_OK && file_is(0, gp(DATA, 4096), 4096));
+	CHECK(dwz(&k, VIRTIO_BLK_T_DISCARD, 0, 8, 0, 1) == VIRTIO_BLK_S_UNSUPP);
+	disk_close(&k);
+}
+
+static void test_readonly(void)
+{
+	struct blk_options o = {.path = path, .readonly = true};
+	struct io w = {VIRTIO_BLK_T_OUT, 0, DATA, 4096, false};
+	struct io r = {VIRTIO_BLK_T_IN, 0, DATA, 4096, true};
+	struct disk k, k2;
+
+	make_disk(DISK_SIZE);
+	CHECK(disk_open(&k, &o, 1) == 0);
+	CHECK(k.dev->ops->features(k.dev) & 1ULL << VIRTIO_BLK_F_RO);
+	/* readers share the disk */
+	k2.dev = blk_create(&o, &ram);
+	CHECK(k2.dev != NULL);
+	if (k2.dev)
+		k2.dev->ops->destroy(k2.dev);
+	pattern(DATA, 4096, 13);
+	CHECK(do_io(&k, &w, NULL) == VIRTIO_BLK_S_IOERR);
+	CHECK(dwz(&k, VIRTIO_BLK_T_DISCARD, 0, 8, 0, 1) == VIRTIO_BLK_S_IOERR);
+	CHECK(dwz(&k, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 0, 1) == VIRTIO_BLK_S_IOERR);
+	CHECK(file_is_zero(0, 4096));
+	CHECK(do_io(&k, &r, NULL) == VIRTIO_BLK_S_OK);
+	disk_close(&k);
+}
+
+/* A malformed chain: NEEDS_RESET once, nothing served until reset, then all works. */
+static void test_bad_chain(void)
+{
+	struct blk_options o = {.path = path};
+	struct vqd_buf bad[2] = {{HDRS, 16, false}, {RAM_SIZE - 8, 16, true}};
+	struct io r = {VIRTIO_BLK_T_IN, 0, DATA, 512, true};
+	struct disk k;
+	uint16_t head;
+	uint32_t len;
+
+	make_disk(DISK_SIZE);
+	resets = 0;
+	CHECK(disk_open(&k, &o, 1) == 0);
+	CHECK(vqd_add(&k.vqd[0], bad, 2, false) >= 0);
+	vqd_kick(&k.vqd[0]);
+	CHECK(vqd_wait_used(&k.vqd[0], &head, &len, 300) == 0);
+	CHECK(__atomic_load_n(&resets, __ATOMIC_SEQ_CST) == 1);
+	CHECK(submit(&k.vqd[0], HDRS, &r, false) >= 0);
+	vqd_kick(&k.vqd[0]);
+	CHECK(vqd_wait_used(&k.vqd[0], &head, &len, 300) == 0);
+	disk_reset(&k);
+	CHECK(disk_activate(&k, 1, all_features(k.dev)) == 0);
+	CHECK(do_io(&k, &r, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(resets == 1);
+	disk_close(&k);
+}
+
+/* Four queues, each with 32 writes in flight at once, then read back. */
+static void test_multiqueue(void)
+{
+	struct blk_options o = {.path = path, .queues = NQ};
+	unsigned int q, i, done[NQ] = {0};
+	uint16_t head;
+	uint32_t len;
+	struct disk k;
+
+	make_disk(DISK_SIZE);
+	CHECK(disk_open(&k, &o, NQ) == 0);
+	for (q = 0; q < NQ; q++) {
+		for (i = 0; i < 32; i++) {
+			uint64_t n = q * 32 + i;
+			struct io w = {VIRTIO_BLK_T_OUT, n * 8, DATA + n * 4096, 4096, false};
+
+			pattern(w.data, 4096, (uint8_t)n);
+			CHECK(submit(&k.vqd[q], HDRS + 32 * n, &w, i % 2) >= 0);
+		}
+		vqd_kick(&k.vqd[q]);
+	}
+	for (q = 0; q < NQ; q++)
+		while (done[q] < 32 && vqd_wait_used(&k.vqd[q], &head, &len, WAIT_MS) == 1)
+			done[q]++;
+	for (q = 0; q < NQ; q++)
+		CHECK(done[q] == 32);
+	for (i = 0; i < NQ * 32; i++)
+		CHECK(status_of(HDRS + 32 * i) == VIRTIO_BLK_S_OK);
+	CHECK(file_is(0, gp(DATA, NQ * 32 * 4096), NQ * 32 * 4096));
+	disk_close(&k);
+}
+
+static void test_direct(void)
+{
+	struct blk_options o = {.path = path, .direct = true};
+	struct io w = {VIRTIO_BLK_T_OUT, 16, DATA, 8192, false};
+	struct io r = {VIRTIO_BLK_T_IN, 16, DATA + 0x10000, 8192, true};
+	struct disk k;
+	int fd;
+
+	make_disk(DISK_SIZE);
+	fd = open(path, O_RDWR | O_DIRECT);
+	if (fd < 0)
+		return; /* the file system has no O_DIRECT */
+	close(fd);
+	CHECK(disk_open(&k, &o, 1) == 0);
+	pattern(DATA, 8192, 17);
+	CHECK(do_io(&k, &w, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(do_io(&k, &r, NULL) == VIRTIO_BLK_S_OK);
+	CHECK(memcmp(gp(DATA, 8192), gp(DATA + 0x10000, 8192), 8192) == 0);
+	disk_close(&k);
+}
+
+static void test_create_errors(void)
+{
+	struct blk_options o = {.path = path};
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	struct virtio_dev *dev;
+	char missing[300];
+	int fd;
+
+	snprintf(missing, sizeof(missing), "%s.missing", path);
+	o.path = missing;
+	CHECK(blk_create(&o, &ram) == NULL);
+	o.path = "/";
+	o.readonly = true;
+	CHECK(blk_create(&o, &ram) == NULL);
+	o.path = path;
+	o.readonly = false;
+	o.queues = VIRTIO_MAX_QUEUES + 1;
+	CHECK(blk_create(&o, &ram) == NULL);
+	o.queues = 1;
+	/* held by another open file description, as another process would */
+	make_disk(DISK_SIZE);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0);
+	CHECK(blk_create(&o, &ram) == NULL);
+	o.readonly = true;
+	CHECK(blk_create(&o, &ram) == NULL);
+	close(fd);
+	dev = blk_create(&o, &ram);
+	CHECK(dev != NULL);
+	if (dev)
+		dev->ops->destroy(dev);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/conduit-blk-XXXXXX", tmp);
+	fd = mkstemp(path);
+	if (fd < 0 || guest_ram_create(&ram, RAM_SIZE, false))
+		return 1;
+	close(fd);
+	test_config();
+	test_disk();
+	test_write_through();
+	test_readonly();
+	test_bad_chain();
+	test_multiqueue();
+	test_direct();
+	test_create_errors();
+	unlink(path);
+	guest_ram_destroy(&ram);
+	return CHECK_DONE();
+}

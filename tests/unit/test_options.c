@@ -1,0 +1,123 @@
+#include "tests/unit/check.h"
+#include "vmm/options.h"
+
+#include <string.h>
+
+static enum options_result parse(struct vm_options *o, const char *a1, const char *a2,
+				 const char *a3, const char *a4)
+{
+	char *argv[6] = {"run", (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+	int argc = 1;
+
+	while (argc < 5 && argv[argc])
+		argc++;
+	return options_parse(argc, argv, o);
+}
+
+static void test_defaults(void)
+{
+	struct vm_options o;
+
+	CHECK(parse(&o, "--kernel", "/k", NULL, NULL) == OPTIONS_OK);
+	CHECK(!strcmp(o.kernel, "/k"));
+	CHECK(o.cpus == 1);
+	CHECK(o.memory == 512ULL << 20);
+	CHECK(o.serial == SERIAL_STDIO);
+	CHECK(!o.hugepages && !o.initrd && !o.stats);
+	CHECK(!strcmp(o.cmdline, "console=ttyS0"));
+}
+
+static void test_values(void)
+{
+	struct vm_options o;
+
+	CHECK(parse(&o, "--kernel=/k", "--cpus=4", "--memory", "2G,hugepages=on") == OPTIONS_OK);
+	CHECK(o.cpus == 4 && o.memory == 2ULL << 30 && o.hugepages);
+	CHECK(parse(&o, "--kernel=/k", "--memory=1024", "--serial", "file=/tmp/x") == OPTIONS_OK);
+	CHECK(o.memory == 1ULL << 30 && o.serial == SERIAL_FILE &&
+	      !strcmp(o.serial_path, "/tmp/x"));
+	CHECK(parse(&o, "--kernel=/k", "--serial=none", "--initrd=/i", "--cmdline=a b") ==
+	      OPTIONS_OK);
+	CHECK(o.serial == SERIAL_NONE && !strcmp(o.initrd, "/i") && !strcmp(o.cmdline, "a b"));
+}
+
+static void test_errors(void)
+{
+	struct vm_options o;
+
+	CHECK(parse(&o, NULL, NULL, NULL, NULL) == OPTIONS_ERROR); /* no kernel */
+	CHECK(parse(&o, "--kernel=/k", "--cpus=0", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--cpus=255", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--cpus=2x", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--cpus=-1", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--memory=16M", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--memory=2T", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--memory=lots", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--memory=1G,hugepages=maybe", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--memory=1000K", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--serial=tcp:1", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--bogus", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "extra", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel", NULL, NULL, NULL) == OPTIONS_ERROR); /* missing value */
+	CHECK(parse(&o, "--help", NULL, NULL, NULL) == OPTIONS_HELP);
+}
+
+static void test_sizes(void)
+{
+	uint64_t v;
+
+	CHECK(options_parse_size("512", &v) == 0 && v == 512ULL << 20);
+	CHECK(options_parse_size("4k", &v) == 0 && v == 4096);
+	CHECK(options_parse_size("3G", &v) == 0 && v == 3ULL << 30);
+	CHECK(options_parse_size("3GiB", &v) == 0 && v == 3ULL << 30);
+	CHECK(options_parse_size("1T", &v) == 0 && v == 1ULL << 40);
+	CHECK(options_parse_size("", &v) < 0);
+	CHECK(options_parse_size("G", &v) < 0);
+	CHECK(options_parse_size("-1G", &v) < 0);
+	CHECK(options_parse_size("1Q", &v) < 0);
+	CHECK(options_parse_size("99999999999999999999", &v) < 0);
+	CHECK(options_parse_size("17179869184T", &v) < 0); /* overflows 64 bits */
+}
+
+static void test_topology_options(void)
+{
+	struct vm_options o;
+
+	CHECK(parse(&o, "--kernel=/k", "--pcie=root-port,id=rp1",
+		    "--pcie=switch,id=sw,bus=rp1,ports=4",
+		    "--disk=path=/d.img,readonly=on,queues=4,direct=on,bus=sw.1") == OPTIONS_OK);
+	CHECK(o.nr_ports == 2 && !o.port[0].is_switch && !strcmp(o.port[0].id, "rp1"));
+	CHECK(o.port[1].is_switch && !strcmp(o.port[1].bus, "rp1") && o.port[1].ports == 4);
+	CHECK(o.nr_disks == 1 && !strcmp(o.disk[0].path, "/d.img") && o.disk[0].readonly &&
+	      o.disk[0].direct && o.disk[0].queues == 4 && !strcmp(o.disk[0].bus, "sw.1"));
+	options_free(&o);
+	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a", "--rng", NULL) == OPTIONS_OK);
+	CHECK(o.disk[0].queues == 1 && !o.disk[0].readonly && o.rng && !o.rng_bus);
+	options_free(&o);
+	CHECK(parse(&o, "--kernel=/k", "--rng=bus=rp9", NULL, NULL) == OPTIONS_OK);
+	CHECK(o.rng && !strcmp(o.rng_bus, "rp9"));
+	options_free(&o);
+
+	CHECK(parse(&o, "--kernel=/k", "--pcie=bridge,id=x", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--pcie=root-port", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--pcie=switch,id=s,ports=2", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--pcie=switch,id=s,bus=r,ports=0", NULL, NULL) ==
+	      OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--pcie=root-port,id=r,bus=x", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--disk=readonly=on", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,readonly=yes", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,queues=0", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,queues=17", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,cache=none", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--rng=rp1", NULL, NULL) == OPTIONS_ERROR);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_values();
+	test_errors();
+	test_sizes();
+	test_topology_options();
+	return CHECK_DONE();
+}
