@@ -150,6 +150,27 @@ int irqfd_assign(struct irq_router *r, int fd, uint32_t gsi)
 	return 0;
 }
 
+/*
+ * A level-triggered line (INTx) fed by an eventfd: a write asserts the IOAPIC pin
+ * gsi; when the guest EOIs it KVM deasserts the pin and signals resample_fd, which
+ * tells the device's owner (VFIO) to unmask and re-sample the real line.
+ */
+int irqfd_assign_resample(struct irq_router *r, int fd, int resample_fd, uint32_t gsi)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)fd,
+		.gsi = gsi,
+		.flags = KVM_IRQFD_FLAG_RESAMPLE,
+		.resamplefd = (uint32_t)resample_fd,
+	};
+
+	if (r->kvm_ioctl(r->vm_fd, KVM_IRQFD, &irqfd)) {
+		log_error("KVM_IRQFD (resample) for GSI %u failed: %s", gsi, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int irqfd_deassign(struct irq_router *r, int fd, uint32_t gsi)
 {
 	struct kvm_irqfd irqfd = {.fd = (uint32_t)fd, .gsi = gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN};

@@ -32,6 +32,7 @@ void irq_router_destroy(struct irq_router *r);
 int irq_gsi_alloc(struct irq_router *r);
 int irq_route_msi(struct irq_router *r, uint32_t gsi, uint64_t addr, uint32_t data);
 int irqfd_assign(struct irq_router *r, int fd, uint32_t gsi);
+int irqfd_assign_resample(struct irq_router *r, int fd, int resample_fd, uint32_t gsi);
 int irqfd_deassign(struct irq_router *r, int fd, uint32_t gsi);
 int ioeventfd_set(struct irq_router *r, uint64_t addr, unsigned int len, int fd, bool assign);
 

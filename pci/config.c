@@ -130,6 +130,8 @@ void pci_config_write(struct pci_dev *d, unsigned int off, const uint8_t *data, 
 
 	if (off >= PCI_CFG_SIZE || size > PCI_CFG_SIZE - off)
 		return;
+	if (d->ops && d->ops->config_write)
+		d->ops->config_write(d, off, data, size);
 	for (i = 0; i < size; i++) {
 		uint8_t w = d->wmask[off + i], c = d->w1cmask[off + i];
 

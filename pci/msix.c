@@ -8,6 +8,8 @@
  * an eventfd that is already signalled at once, delivering the pending message as the
  * spec requires. Table entries reset to masked; writes to a vector's address/data are
  * honoured whether or not it is masked (Linux reprograms affinity on live vectors).
+ * An owner that hands the eventfds to someone else (VFIO gives them to the kernel)
+ * asks with msix_set_notify() to be told when the guest switches MSI-X on or off.
  */
 #include "pci/msix.h"
 #include "vmm/log.h"
@@ -73,24 +75,50 @@ static void update_all(struct msix *x)
 		vector_update(x, v);
 }
 
+/* Tells the owner (VFIO) when MSI-X starts or stops; function masking is not a change. */
+static void notify_update(struct msix *x)
+{
+	bool enabled = msix_enabled(x);
+
+	if (enabled == x->notified_enabled)
+		return;
+	x->notified_enabled = enabled;
+	if (x->notify)
+		x->notify(x->notify_opaque, enabled, enabled ? x->nr : 0);
+}
+
 int msix_init(struct msix *x, struct pci_dev *d, struct irq_router *irq, unsigned int nr,
 	      unsigned int bar, uint32_t table_off, uint32_t pba_off)
 {
-	unsigned int v;
+	unsigned int cap = nr && nr <= 2048 ? pci_cap_add(d, PCI_CAP_ID_MSIX, MSIX_CAP_LEN) : 0;
+
+	memset(x, 0, sizeof(*x));
+	if (!cap)
+		return -1;
+	pci_set16(d, cap + PCI_MSIX_FLAGS, (uint16_t)(nr - 1));
+	pci_set32(d, cap + PCI_MSIX_TABLE, table_off | bar);
+	pci_set32(d, cap + PCI_MSIX_PBA, pba_off | bar);
+	return msix_init_at(x, d, irq, cap);
+}
+
+/* Emulates the MSI-X capability already at offset cap of d's image, with the table
+ * size and table/PBA locations written there (an assigned device's own). */
+int msix_init_at(struct msix *x, struct pci_dev *d, struct irq_router *irq, unsigned int cap)
+{
+	unsigned int v, nr = (pci_get16(d, cap + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_QSIZE) + 1;
 
 	memset(x, 0, sizeof(*x));
 	x->dev = d;
 	x->irq = irq;
 	x->nr = nr;
-	x->cap = pci_cap_add(d, PCI_CAP_ID_MSIX, MSIX_CAP_LEN);
+	x->cap = cap;
 	x->table = calloc(nr, MSIX_ENTRY_SIZE);
 	x->vec = calloc(nr, sizeof(*x->vec));
-	if (!x->cap || !x->table || !x->vec || nr == 0 || nr > 2048)
+	if (!x->table || !x->vec)
 		return -1;
-	pci_set16(d, x->cap + PCI_MSIX_FLAGS, (uint16_t)(nr - 1));
 	pci_set_wmask16(d, x->cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-	pci_set32(d, x->cap + PCI_MSIX_TABLE, table_off | bar);
-	pci_set32(d, x->cap + PCI_MSIX_PBA, pba_off | bar);
+	for (v = 0; v < nr; v++)
+		x->vec[v].eventfd = -1;
 	for (v = 0; v < nr; v++) {
 		x->vec[v].gsi = -1;
 		x->vec[v].eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -115,6 +143,7 @@ void msix_reset(struct msix *x)
 		while (read(x->vec[v].eventfd, &drain, sizeof(drain)) > 0)
 			;
 	}
+	notify_update(x);
 }
 
 void msix_destroy(struct msix *x)
@@ -187,11 +216,20 @@ void msix_config_written(struct msix *x, unsigned int off, unsigned int size)
 {
 	unsigned int ctl = x->cap + PCI_MSIX_FLAGS;
 
-	if (off < ctl + 2 && off + size > ctl)
+	if (off < ctl + 2 && off + size > ctl) {
 		update_all(x);
+		notify_update(x);
+	}
 }
 
 int msix_vector_fd(const struct msix *x, unsigned int v)
 {
 	return v < x->nr ? x->vec[v].eventfd : -1;
+}
+
+void msix_set_notify(struct msix *x,
+		     void (*fn)(void *opaque, bool enabled, unsigned int nr_vectors), void *opaque)
+{
+	x->notify = fn;
+	x->notify_opaque = opaque;
 }

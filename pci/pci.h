@@ -45,6 +45,10 @@ struct pci_bar {
 };
 
 struct pci_dev_ops {
+	/* Sees each config write as the guest made it, before the generic write is
+	 * applied (may be NULL): for functions whose registers live elsewhere (VFIO). */
+	void (*config_write)(struct pci_dev *dev, unsigned int offset, const uint8_t *data,
+			     unsigned int size);
 	/* Called after the generic config write has been applied (may be NULL). */
 	void (*config_written)(struct pci_dev *dev, unsigned int offset, unsigned int size);
 	/* Overrides a config read of [offset, offset+size) when non-NULL; returns true if

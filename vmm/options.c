@@ -26,6 +26,9 @@ void options_usage(FILE *out)
 	      "  --disk path=FILE[,readonly=on][,queues=N][,direct=on][,bus=PORT]\n"
 	      "                         virtio-blk on io_uring; the first is /dev/vda\n"
 	      "  --rng[=bus=PORT]       virtio-rng fed from getrandom(2)\n"
+	      "  --vfio host=DDDD:BB:DD.F[,bus=PORT]\n"
+	      "                         assign a host PCI function (PF or SR-IOV VF) bound to\n"
+	      "                         vfio-pci; `conduit devices` lists candidates\n"
 	      "  --stats                at exit, print time to first KVM_RUN and VMM memory\n"
 	      "  --help                 this text\n"
 	      "On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A to the guest.\n",
@@ -281,6 +284,34 @@ static int parse_rng(const char *arg, struct vm_options *opts)
 	return 0;
 }
 
+static int parse_vfio(const char *arg, struct vm_options *opts)
+{
+	struct vfio_opt *v = &opts->vfio[opts->nr_vfio];
+	char *cur = keep(opts, arg), *key, *val;
+
+	if (opts->nr_vfio == OPT_MAX_VFIO || !cur) {
+		log_error("--vfio: at most %d assigned functions", OPT_MAX_VFIO);
+		return -1;
+	}
+	*v = (struct vfio_opt){0};
+	while (kv_next(&cur, &key, &val)) {
+		if (!strcmp(key, "host") && val && *val) {
+			v->host = val;
+		} else if (!strcmp(key, "bus") && val && *val) {
+			v->bus = val;
+		} else {
+			log_error("--vfio '%s': write host=DDDD:BB:DD.F[,bus=PORT]", arg);
+			return -1;
+		}
+	}
+	if (!v->host) {
+		log_error("--vfio '%s' names no function: write host=DDDD:BB:DD.F", arg);
+		return -1;
+	}
+	opts->nr_vfio++;
+	return 0;
+}
+
 enum {
 	OPT_KERNEL = 256,
 	OPT_INITRD,
@@ -292,6 +323,7 @@ enum {
 	OPT_PCIE,
 	OPT_DISK,
 	OPT_RNG,
+	OPT_VFIO,
 	OPT_HELP,
 };
 
@@ -306,6 +338,7 @@ static const struct option run_options[] = {
 	{"pcie", required_argument, NULL, OPT_PCIE},
 	{"disk", required_argument, NULL, OPT_DISK},
 	{"rng", optional_argument, NULL, OPT_RNG},
+	{"vfio", required_argument, NULL, OPT_VFIO},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -337,6 +370,8 @@ static int parse_one(int opt, const char *arg, const char *word, struct vm_optio
 		return parse_disk(arg, opts);
 	case OPT_RNG:
 		return parse_rng(arg, opts);
+	case OPT_VFIO:
+		return parse_vfio(arg, opts);
 	case ':':
 		log_error("option '%s' needs a value: see conduit run --help", word);
 		return -1;

@@ -14,6 +14,7 @@
 #define OPT_MAX_DISKS	     16
 #define OPT_MAX_SWITCH_PORTS 32
 #define OPT_MAX_QUEUES	     16
+#define OPT_MAX_VFIO	     16
 
 /* --pcie root-port,id=ID | switch,id=ID,bus=ID,ports=N */
 struct port_opt {
@@ -29,6 +30,12 @@ struct disk_opt {
 	bool readonly;
 	bool direct;
 	unsigned int queues;
+	const char *bus;
+};
+
+/* --vfio host=DDDD:BB:DD.F[,bus=ID] */
+struct vfio_opt {
+	const char *host;
 	const char *bus;
 };
 
@@ -54,7 +61,9 @@ struct vm_options {
 	unsigned int nr_disks;
 	bool rng;
 	const char *rng_bus;
-	char *strings[OPT_MAX_PORTS + OPT_MAX_DISKS + 1]; /* copies the above point into */
+	struct vfio_opt vfio[OPT_MAX_VFIO];
+	unsigned int nr_vfio;
+	char *strings[OPT_MAX_PORTS + OPT_MAX_DISKS + OPT_MAX_VFIO + 1]; /* the above point in */
 	unsigned int nr_strings;
 };
 

@@ -9,6 +9,8 @@
 #include "pci/alloc.h"
 #include "pci/pcie.h"
 #include "pci/port.h"
+#include "vfio/host_check.h"
+#include "vfio/pci.h"
 #include "virtio/blk.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
@@ -118,6 +120,19 @@ static int add_ports(struct topo *t)
 	return 0;
 }
 
+/* Puts d on bus; on failure destroys d. */
+static int attach(struct pci_dev *d, struct pci_bus *bus, const char *what)
+{
+	if (pci_bus_attach(bus, d, -1)) {
+		log_error("%s: no free slot on the root bus", what);
+		d->ops->destroy(d);
+		return -1;
+	}
+	if (bus->self)
+		pcie_link_set_active(bus->self, true);
+	return 0;
+}
+
 static int plug(struct topo *t, struct virtio_dev *vdev, const char *bus_id, const char *what)
 {
 	struct pci_bus *bus = vdev ? bus_for(t, bus_id, what) : NULL;
@@ -128,14 +143,48 @@ static int plug(struct topo *t, struct virtio_dev *vdev, const char *bus_id, con
 			vdev->ops->destroy(vdev);
 		return -1;
 	}
-	if (pci_bus_attach(bus, d, -1)) {
-		log_error("%s: no free slot on the root bus", what);
-		d->ops->destroy(d);
+	return attach(d, bus, what);
+}
+
+static bool vfio_assigned_twice(const struct vm_options *o, unsigned int n, const char *bdf)
+{
+	char other[VFIO_BDF_LEN];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (vfio_bdf_canon(o->vfio[i].host, other) && !strcmp(other, bdf))
+			return true;
+	return false;
+}
+
+/* --vfio: the host checks first (nothing changes on the host if they fail). */
+static int add_vfio(struct topo *t, unsigned int i)
+{
+	const struct vfio_opt *o = &t->vm->opts->vfio[i];
+	struct vfio_host_info info;
+	struct pci_bus *bus;
+	struct pci_dev *d;
+	char err[512];
+
+	if (vfio_host_check("/", o->host, &info, err, sizeof(err))) {
+		log_error("%s", err);
 		return -1;
 	}
-	if (bus->self)
-		pcie_link_set_active(bus->self, true);
-	return 0;
+	if (vfio_assigned_twice(t->vm->opts, i, info.bdf)) {
+		log_error("--vfio host=%s is given twice: a function can be assigned once",
+			  info.bdf);
+		return -1;
+	}
+	bus = bus_for(t, o->bus, "--vfio");
+	if (!bus)
+		return -1;
+	d = vfio_pci_create(&(struct vfio_pci_args){.bdf = info.bdf,
+						    .group = info.group,
+						    .container = &t->vm->vfio,
+						    .irq = &t->vm->irq,
+						    .slots = &t->vm->slots,
+						    .mmio = &t->vm->mmio});
+	return d ? attach(d, bus, "--vfio") : -1;
 }
 
 static int add_devices(struct topo *t)
@@ -155,6 +204,9 @@ static int add_devices(struct topo *t)
 	}
 	if (o->rng && plug(t, rng_create(&t->vm->ram), o->rng_bus, "--rng"))
 		return -1;
+	for (i = 0; i < o->nr_vfio; i++)
+		if (add_vfio(t, i))
+			return -1;
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -225,6 +226,8 @@ static int vm_setup(struct vm *vm)
 		return -1;
 	if (kvm_create_vm(&vm->kvm) || guest_ram_register(&vm->ram, vm->kvm.vm_fd))
 		return -1;
+	memslots_init(&vm->slots, vm->kvm.vm_fd,
+		      ioctl(vm->kvm.sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS));
 	if (vm_add_devices(vm) || vm_load_guest(vm))
 		return -1;
 	return vm_create_vcpus(vm);
@@ -321,6 +324,7 @@ static void vm_teardown(struct vm *vm)
 	free(vm->vcpus);
 	if (vm->pci.nr_buses)
 		pci_machine_destroy(&vm->pci);
+	vfio_container_destroy(&vm->vfio); /* after the devices, which use it */
 	if (vm->irq.entry)
 		irq_router_destroy(&vm->irq);
 	serial_destroy(vm->serial);
@@ -362,6 +366,7 @@ int vm_run(const struct vm_options *opts)
 	int sfd, status = EXIT_BAD_INPUT;
 
 	pthread_mutex_init(&vm.exit_lock, NULL);
+	vfio_container_init(&vm.vfio, &vm.ram);
 	iobus_init(&vm.pio);
 	iobus_init(&vm.mmio);
 	vm.exit_fd = eventfd(0, EFD_CLOEXEC);

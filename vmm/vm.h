@@ -5,9 +5,11 @@
 #include "irq/router.h"
 #include "pci/alloc.h"
 #include "pci/host.h"
+#include "vfio/container.h"
 #include "vmm/iobus.h"
 #include "vmm/kvm.h"
 #include "vmm/memory.h"
+#include "vmm/memslot.h"
 #include "vmm/options.h"
 #include "vmm/power.h"
 #include "vmm/rtc.h"
@@ -35,6 +37,8 @@ struct vm {
 	const struct vm_options *opts;
 	struct kvm kvm;
 	struct guest_ram ram;
+	struct memslots slots; /* beyond RAM: assigned devices' BARs */
+	struct vfio_container vfio;
 	struct iobus pio;
 	struct iobus mmio;
 	struct serial *serial;

@@ -40,6 +40,20 @@ static int fake_ioctl(int fd, unsigned long req, void *arg)
 	return 0;
 }
 
+static struct {
+	unsigned int calls;
+	bool enabled;
+	unsigned int nr;
+} told;
+
+static void on_enable(void *opaque, bool enabled, unsigned int nr)
+{
+	CHECK(opaque == &told);
+	told.calls++;
+	told.enabled = enabled;
+	told.nr = nr;
+}
+
 static void entry(struct msix *x, unsigned int v, uint32_t addr, uint32_t data, uint32_t ctrl)
 {
 	uint32_t e[4] = {addr, 0, data, ctrl};
@@ -83,6 +97,7 @@ int main(void)
 	CHECK(pci_get16(&d, x.cap + PCI_MSIX_FLAGS) == NR - 1);
 	CHECK(pci_get32(&d, x.cap + PCI_MSIX_TABLE) == 2);
 	CHECK(pci_get32(&d, x.cap + PCI_MSIX_PBA) == 0x802);
+	msix_set_notify(&x, on_enable, &told);
 	/* entries come out of reset masked */
 	msix_table_read(&x, 12, (uint8_t *)&t, 4);
 	CHECK(t == 1);
@@ -91,7 +106,9 @@ int main(void)
 	entry(&x, 0, 0xfee00000, 0x41, 0);
 	entry(&x, 1, 0xfee00000, 0x42, 1);
 	CHECK(bound(&x, 0) < 0);
+	CHECK(told.calls == 0);
 	ctrl(&x, PCI_MSIX_FLAGS_ENABLE);
+	CHECK(told.calls == 1 && told.enabled && told.nr == NR);
 	CHECK(bound(&x, 0) >= 24 && kvm.route_data[bound(&x, 0)] == 0x41);
 	CHECK(bound(&x, 1) < 0); /* vector 1 is masked */
 
@@ -110,6 +127,14 @@ int main(void)
 	CHECK(pba(&x) == 0x01);
 	ctrl(&x, PCI_MSIX_FLAGS_ENABLE);
 	CHECK(bound(&x, 0) >= 24 && bound(&x, 1) >= 24);
+	CHECK(told.calls == 1); /* the function mask is not an enable change */
+
+	/* disable and re-enable: the owner hears both */
+	ctrl(&x, 0);
+	CHECK(told.calls == 2 && !told.enabled && told.nr == 0);
+	CHECK(bound(&x, 0) < 0 && bound(&x, 1) < 0);
+	ctrl(&x, PCI_MSIX_FLAGS_ENABLE);
+	CHECK(told.calls == 3 && told.enabled && told.nr == NR);
 
 	/* retargeting a live vector updates its route in place */
 	entry(&x, 0, 0xfee01000, 0x55, 0);
@@ -125,6 +150,9 @@ int main(void)
 	/* reset: disabled, masked, nothing bound, nothing pending */
 	msix_reset(&x);
 	CHECK(bound(&x, 0) < 0 && bound(&x, 1) < 0 && pba(&x) == 0);
+	CHECK(told.calls == 4 && !told.enabled && told.nr == 0);
+	msix_reset(&x); /* already disabled: nothing to tell */
+	CHECK(told.calls == 4);
 	msix_destroy(&x);
 	irq_router_destroy(&r);
 	return CHECK_DONE();

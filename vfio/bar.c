@@ -1,0 +1,289 @@
+/*
+ * BARs and the expansion ROM of an assigned function. The guest's BAR registers are
+ * emulated (pci/bar.c does sizing and placement); the device keeps the addresses the
+ * host gave it. What may be mmap'd (vfio/mmap.c decides) is mapped once at start and
+ * put into a KVM memory slot wherever the guest places the BAR, so those accesses
+ * never exit. The rest traps: MSI-X table and PBA are emulated, anything else is
+ * forwarded with pread/pwrite on the device fd (I/O BARs always are).
+ */
+#include "vfio/device.h"
+#include "vmm/iobus.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <linux/vfio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define REGION_INFO_MAX 4096
+
+static void sparse_parse(const struct vfio_region_info *info, struct vfio_area *sparse,
+			 unsigned int *nr)
+{
+	const struct vfio_info_cap_header *h;
+	const struct vfio_region_info_cap_sparse_mmap *sm;
+	uint32_t off, i;
+
+	for (off = info->cap_offset; off && off + sizeof(*h) <= info->argsz; off = h->next) {
+		h = (const void *)((const uint8_t *)info + off);
+		if (h->id != VFIO_REGION_INFO_CAP_SPARSE_MMAP)
+			continue;
+		sm = (const void *)h;
+		*nr = 0;
+		for (i = 0; i < sm->nr_areas && i < VFIO_MAX_AREAS &&
+			    off + sizeof(*sm) + (i + 1) * sizeof(sm->areas[0]) <= info->argsz;
+		     i++)
+			sparse[(*nr)++] =
+				(struct vfio_area){sm->areas[i].offset, sm->areas[i].size};
+		return;
+	}
+}
+
+/* Region index's place in the device fd; with sparse != NULL also what may be mmap'd:
+ * the sparse areas if the kernel lists them, else the whole region if mmap-able. */
+int vfio_region_info(struct vfio_dev *v, uint32_t index, struct vfio_region *r,
+		     struct vfio_area *sparse, unsigned int *nr_sparse)
+{
+	struct vfio_region_info *info = calloc(1, REGION_INFO_MAX);
+
+	if (!info)
+		return -1;
+	info->argsz = REGION_INFO_MAX;
+	info->index = index;
+	if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, info)) {
+		free(info);
+		return -1;
+	}
+	*r = (struct vfio_region){info->offset, info->size, info->flags};
+	if (sparse) {
+		*nr_sparse = 0;
+		if (info->flags & VFIO_REGION_INFO_FLAG_MMAP) {
+			sparse[0] = (struct vfio_area){0, info->size};
+			*nr_sparse = 1;
+		}
+		if ((info->flags & VFIO_REGION_INFO_FLAG_CAPS) && info->argsz <= REGION_INFO_MAX &&
+		    *nr_sparse)
+			sparse_parse(info, sparse, nr_sparse);
+	}
+	free(info);
+	return 0;
+}
+
+static bool in_area(const struct vfio_area *a, uint64_t off, unsigned int size)
+{
+	return a->len && off >= a->off && off + size <= a->off + a->len;
+}
+
+static void bar_read(struct pci_dev *d, unsigned int bar, uint64_t off, uint8_t *data,
+		     unsigned int size)
+{
+	struct vfio_dev *v = to_vfio(d);
+
+	if (v->has_msix && bar == v->msix_table_bar && in_area(&v->msix_table, off, size)) {
+		pthread_mutex_lock(&v->lock);
+		msix_table_read(&v->msix, off - v->msix_table.off, data, size);
+		pthread_mutex_unlock(&v->lock);
+		return;
+	}
+	if (v->has_msix && bar == v->msix_pba_bar && in_area(&v->msix_pba, off, size)) {
+		msix_pba_read(&v->msix, off - v->msix_pba.off, data, size);
+		return;
+	}
+	if (pread(v->fd, data, size, (off_t)(v->bar[bar].r.off + off)) != (ssize_t)size)
+		memset(data, 0xff, size);
+}
+
+static void bar_write(struct pci_dev *d, unsigned int bar, uint64_t off, const uint8_t *data,
+		      unsigned int size)
+{
+	struct vfio_dev *v = to_vfio(d);
+
+	if (v->has_msix && bar == v->msix_table_bar && in_area(&v->msix_table, off, size)) {
+		pthread_mutex_lock(&v->lock);
+		msix_table_write(&v->msix, off - v->msix_table.off, data, size);
+		pthread_mutex_unlock(&v->lock);
+		return;
+	}
+	if (v->has_msix && bar == v->msix_pba_bar && in_area(&v->msix_pba, off, size))
+		return; /* the PBA is read-only */
+	if (pwrite(v->fd, data, size, (off_t)(v->bar[bar].r.off + off)) != (ssize_t)size)
+		log_warn("vfio %s: write to BAR %u + 0x%llx failed", v->bdf, bar,
+			 (unsigned long long)off);
+}
+
+/* The MSI-X table and PBA ranges inside this BAR, which must trap. */
+static unsigned int bar_traps(const struct vfio_dev *v, unsigned int bar, struct vfio_area *t)
+{
+	unsigned int n = 0;
+
+	if (v->has_msix && v->msix_table_bar == bar)
+		t[n++] = v->msix_table;
+	if (v->has_msix && v->msix_pba_bar == bar)
+		t[n++] = v->msix_pba;
+	return n;
+}
+
+/* Reserves the BAR's size of address space and mmaps the areas into it. */
+static int bar_mmap(struct vfio_dev *v, unsigned int i, const struct vfio_area *allowed,
+		    unsigned int nr_allowed)
+{
+	struct vfio_bar *b = &v->bar[i];
+	struct vfio_area traps[2];
+	unsigned int a, nr_traps = bar_traps(v, i, traps);
+	long page = sysconf(_SC_PAGESIZE);
+
+	b->nr_areas = vfio_mmap_areas(b->r.size, allowed, nr_allowed, traps, nr_traps,
+				      (uint64_t)page, b->area);
+	if (!b->nr_areas)
+		return 0;
+	b->map = mmap(NULL, b->r.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b->map == MAP_FAILED) {
+		b->map = NULL;
+		return -1;
+	}
+	for (a = 0; a < b->nr_areas; a++) {
+		void *p = mmap(b->map + b->area[a].off, b->area[a].len, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_FIXED, v->fd, (off_t)(b->r.off + b->area[a].off));
+
+		if (p == MAP_FAILED) {
+			log_error("vfio %s: cannot mmap BAR %u: %s", v->bdf, i, strerror(errno));
+			return -1;
+		}
+		b->slot[a] = -1;
+	}
+	return 0;
+}
+
+/* A BAR's type comes from the register VFIO shows (it virtualizes VF BARs too). */
+static enum pci_bar_type bar_type(const uint8_t *raw, unsigned int i)
+{
+	uint32_t reg = (uint32_t)raw[PCI_BASE_ADDRESS_0 + 4 * i] |
+		       (uint32_t)raw[PCI_BASE_ADDRESS_0 + 4 * i + 1] << 8;
+
+	if (reg & PCI_BASE_ADDRESS_SPACE_IO)
+		return PCI_BAR_IO;
+	if ((reg & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64)
+		return i < PCI_NUM_BARS - 1 ? PCI_BAR_MEM64 : PCI_BAR_NONE;
+	return PCI_BAR_MEM32;
+}
+
+static int bar_init(struct vfio_dev *v, const uint8_t *raw, unsigned int i)
+{
+	struct vfio_area allowed[VFIO_MAX_AREAS];
+	unsigned int nr_allowed = 0;
+	struct vfio_bar *b = &v->bar[i];
+	enum pci_bar_type type = bar_type(raw, i);
+	bool pref = raw[PCI_BASE_ADDRESS_0 + 4 * i] & PCI_BASE_ADDRESS_MEM_PREFETCH;
+
+	if (vfio_region_info(v, VFIO_PCI_BAR0_REGION_INDEX + i, &b->r, allowed, &nr_allowed) ||
+	    !b->r.size || type == PCI_BAR_NONE)
+		return 0;
+	if (b->r.size & (b->r.size - 1)) {
+		log_error("vfio %s: BAR %u is 0x%llx bytes, not a power of two", v->bdf, i,
+			  (unsigned long long)b->r.size);
+		return -1;
+	}
+	pci_bar_init(&v->pci, i, type, type != PCI_BAR_IO && pref, b->r.size);
+	v->pci.bar[i].read = bar_read;
+	v->pci.bar[i].write = bar_write;
+	if (type == PCI_BAR_IO)
+		return 0;
+	return bar_mmap(v, i, allowed, nr_allowed);
+}
+
+static void rom_init(struct vfio_dev *v)
+{
+	uint64_t size;
+
+	if (vfio_region_info(v, VFIO_PCI_ROM_REGION_INDEX, &v->rom, NULL, NULL) || !v->rom.size ||
+	    (v->rom.size & (v->rom.size - 1)))
+		v->rom.size = 0;
+	size = v->rom.size < 2048 ? 2048 : v->rom.size;
+	if (v->rom.size)
+		pci_set_wmask32(&v->pci, PCI_ROM_ADDRESS,
+				((uint32_t) ~(size - 1) & PCI_ROM_ADDRESS_MASK) |
+					PCI_ROM_ADDRESS_ENABLE);
+}
+
+int vfio_bars_init(struct vfio_dev *v, const uint8_t *raw)
+{
+	unsigned int i;
+
+	for (i = 0; i < PCI_NUM_BARS; i++) {
+		if (bar_init(v, raw, i))
+			return -1;
+		if (v->pci.bar[i].type == PCI_BAR_MEM64)
+			i++;
+	}
+	rom_init(v);
+	return 0;
+}
+
+/* The guest placed (or stopped decoding) BAR i: move its memory slots along. */
+void vfio_bar_moved(struct vfio_dev *v, unsigned int i)
+{
+	struct vfio_bar *b = &v->bar[i];
+	const struct pci_bar *pb = &v->pci.bar[i];
+	unsigned int a;
+
+	for (a = 0; b->map && a < b->nr_areas; a++) {
+		if (b->slot[a] >= 0)
+			memslot_unmap(v->slots, b->slot[a]);
+		b->slot[a] = -1;
+		if (pb->mapped)
+			b->slot[a] = memslot_map(v->slots, pb->addr + b->area[a].off,
+						 b->area[a].len, b->map + b->area[a].off);
+	}
+}
+
+static void rom_read(void *opaque, uint64_t off, uint8_t *data, unsigned int size)
+{
+	struct vfio_dev *v = opaque;
+
+	if (off >= v->rom.size ||
+	    pread(v->fd, data, size, (off_t)(v->rom.off + off)) != (ssize_t)size)
+		memset(data, 0xff, size);
+}
+
+/* The ROM decodes (read-only, trapped) while its enable bit and memory decoding are on. */
+void vfio_rom_update(struct vfio_dev *v)
+{
+	uint32_t reg = pci_get32(&v->pci, PCI_ROM_ADDRESS);
+	uint64_t addr = reg & PCI_ROM_ADDRESS_MASK;
+	bool on = v->rom.size && (reg & PCI_ROM_ADDRESS_ENABLE) && addr &&
+		  (pci_get16(&v->pci, PCI_COMMAND) & PCI_COMMAND_MEMORY);
+	struct io_region r = {.base = addr,
+			      .len = v->rom.size < 2048 ? 2048 : v->rom.size,
+			      .read = rom_read,
+			      .opaque = v};
+
+	if (on && addr == v->rom_addr)
+		return;
+	if (v->rom_addr)
+		iobus_unregister(v->mmio, v->rom_addr, v);
+	v->rom_addr = 0;
+	if (on && !iobus_register(v->mmio, &r))
+		v->rom_addr = addr;
+}
+
+void vfio_bars_destroy(struct vfio_dev *v)
+{
+	unsigned int i, a;
+
+	for (i = 0; i < PCI_NUM_BARS; i++) {
+		struct vfio_bar *b = &v->bar[i];
+
+		for (a = 0; b->map && a < b->nr_areas; a++)
+			if (b->slot[a] >= 0)
+				memslot_unmap(v->slots, b->slot[a]);
+		if (b->map)
+			munmap(b->map, b->r.size);
+		b->map = NULL;
+	}
+	if (v->rom_addr)
+		iobus_unregister(v->mmio, v->rom_addr, v);
+	v->rom_addr = 0;
+}

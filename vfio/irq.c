@@ -1,0 +1,227 @@
+/*
+ * Interrupts of an assigned function, none of which pass through conduit at run time.
+ *
+ * MSI and MSI-X: the guest programs the emulated capability and table (pci/msi.c,
+ * pci/msix.c); each vector owns an eventfd that is a KVM irqfd while the vector can
+ * fire. When the guest enables MSI or MSI-X, those eventfds are handed to the kernel
+ * with VFIO_DEVICE_SET_IRQS, so the host interrupt handler signals KVM directly (and
+ * with an IRQ-bypass capable IOMMU, KVM posts it without waking any host CPU). Masking
+ * a vector only detaches its irqfd: the kernel keeps signalling, the eventfd holds the
+ * pending state, and unmasking delivers it. MSI's vector count is negotiated through
+ * Multiple Message Enable, so a new count re-issues SET_IRQS.
+ *
+ * INTx is level-triggered: VFIO masks the host line when it fires and signals the
+ * trigger eventfd, an irqfd that asserts the guest's IOAPIC pin; the guest's EOI makes
+ * KVM deassert it and signal the resample eventfd, which VFIO takes as "unmask". The
+ * kernel allows only one of INTx, MSI, MSI-X at a time, so INTx is switched off while
+ * either is on and back on when both are off.
+ */
+#include "pci/bus.h"
+#include "vfio/device.h"
+#include "vmm/log.h"
+
+#include <errno.h>
+#include <linux/vfio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static int set_irqs(struct vfio_dev *v, uint32_t index, uint32_t flags, unsigned int count,
+		    const int *fds)
+{
+	size_t len = sizeof(struct vfio_irq_set) + count * sizeof(int32_t);
+	struct vfio_irq_set *set = calloc(1, len);
+	int ret;
+
+	if (!set)
+		return -1;
+	set->argsz = (uint32_t)len;
+	set->flags = flags;
+	set->index = index;
+	set->count = count;
+	if (count)
+		memcpy(set->data, fds, count * sizeof(int32_t));
+	ret = ioctl(v->fd, VFIO_DEVICE_SET_IRQS, set);
+	free(set);
+	return ret;
+}
+
+static int irqs_off(struct vfio_dev *v, uint32_t index)
+{
+	return set_irqs(v, index, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, 0, NULL);
+}
+
+static int irqs_eventfds(struct vfio_dev *v, uint32_t index, const int *fds, unsigned int n)
+{
+	return set_irqs(v, index, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, n, fds);
+}
+
+static void intx_off(struct vfio_dev *v)
+{
+	if (!v->intx_on)
+		return;
+	irqs_off(v, VFIO_PCI_INTX_IRQ_INDEX);
+	irqfd_deassign(v->irq, v->intx_fd, v->intx_gsi);
+	v->intx_on = false;
+}
+
+static void intx_on(struct vfio_dev *v)
+{
+	v->intx_gsi = pci_intx_gsi(&v->pci);
+	if (irqfd_assign_resample(v->irq, v->intx_fd, v->intx_resample_fd, v->intx_gsi))
+		return;
+	if (irqs_eventfds(v, VFIO_PCI_INTX_IRQ_INDEX, &v->intx_fd, 1) ||
+	    set_irqs(v, VFIO_PCI_INTX_IRQ_INDEX,
+		     VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, 1,
+		     &v->intx_resample_fd)) {
+		log_warn("vfio %s: cannot enable INTx: %s", v->bdf, strerror(errno));
+		irqs_off(v, VFIO_PCI_INTX_IRQ_INDEX);
+		irqfd_deassign(v->irq, v->intx_fd, v->intx_gsi);
+		return;
+	}
+	v->intx_on = true;
+}
+
+/* INTx runs while the function has a pin, sits on a bus, and neither MSI nor MSI-X is
+ * on. Called with v->lock held. */
+void vfio_intx_update(struct vfio_dev *v)
+{
+	bool want = v->intx_count && v->pci.cfg[PCI_INTERRUPT_PIN] && v->pci.bus && !v->msi_count &&
+		    !v->msix_on;
+
+	if (want && !v->intx_on)
+		intx_on(v);
+	else if (!want)
+		intx_off(v);
+}
+
+static void msix_changed(void *opaque, bool enabled, unsigned int nr)
+{
+	struct vfio_dev *v = opaque;
+	int fds[2048];
+	unsigned int i;
+
+	if (v->msix_on) {
+		irqs_off(v, VFIO_PCI_MSIX_IRQ_INDEX);
+		v->msix_on = false;
+	}
+	if (enabled) {
+		intx_off(v);
+		for (i = 0; i < nr && i < 2048; i++)
+			fds[i] = msix_vector_fd(&v->msix, i);
+		if (irqs_eventfds(v, VFIO_PCI_MSIX_IRQ_INDEX, fds, i))
+			log_warn("vfio %s: cannot enable %u MSI-X vectors: %s", v->bdf, i,
+				 strerror(errno));
+		else
+			v->msix_on = true;
+	}
+	vfio_intx_update(v);
+}
+
+static void msi_changed(void *opaque, bool enabled, unsigned int nr)
+{
+	struct vfio_dev *v = opaque;
+	int fds[MSI_MAX_VECTORS];
+	unsigned int i;
+
+	if (v->msi_count) {
+		irqs_off(v, VFIO_PCI_MSI_IRQ_INDEX);
+		v->msi_count = 0;
+	}
+	if (enabled && nr) {
+		intx_off(v);
+		for (i = 0; i < nr && i < MSI_MAX_VECTORS; i++)
+			fds[i] = msi_vector_fd(&v->msi, i);
+		if (irqs_eventfds(v, VFIO_PCI_MSI_IRQ_INDEX, fds, i))
+			log_warn("vfio %s: cannot enable %u MSI vectors: %s", v->bdf, i,
+				 strerror(errno));
+		else
+			v->msi_count = i;
+	}
+	vfio_intx_update(v);
+}
+
+static uint32_t irq_count(struct vfio_dev *v, uint32_t index)
+{
+	struct vfio_irq_info info = {.argsz = sizeof(info), .index = index};
+
+	return ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) ? 0 : info.count;
+}
+
+static int msi_setup(struct vfio_dev *v)
+{
+	unsigned int cap = v->cfg.msi;
+	uint16_t flags = pci_get16(&v->pci, cap + PCI_MSI_FLAGS);
+	unsigned int mmc = (flags & PCI_MSI_FLAGS_QMASK) >> 1;
+
+	if (mmc > 5)
+		mmc = 5;
+	if (msi_init_at(&v->msi, &v->pci, v->irq, cap, 1U << mmc, flags & PCI_MSI_FLAGS_64BIT,
+			flags & PCI_MSI_FLAGS_MASKBIT))
+		return -1;
+	v->has_msi = true;
+	msi_set_notify(&v->msi, msi_changed, v);
+	return 0;
+}
+
+static int msix_setup(struct vfio_dev *v)
+{
+	unsigned int cap = v->cfg.msix;
+	uint32_t table = pci_get32(&v->pci, cap + PCI_MSIX_TABLE);
+	uint32_t pba = pci_get32(&v->pci, cap + PCI_MSIX_PBA);
+
+	if (msix_init_at(&v->msix, &v->pci, v->irq, cap))
+		return -1;
+	v->has_msix = true;
+	v->msix_table_bar = table & PCI_MSIX_TABLE_BIR;
+	v->msix_table = (struct vfio_area){table & PCI_MSIX_TABLE_OFFSET,
+					   (uint64_t)v->msix.nr * MSIX_ENTRY_SIZE};
+	v->msix_pba_bar = pba & PCI_MSIX_PBA_BIR;
+	v->msix_pba = (struct vfio_area){pba & PCI_MSIX_PBA_OFFSET, (v->msix.nr + 63) / 64 * 8};
+	msix_set_notify(&v->msix, msix_changed, v);
+	return 0;
+}
+
+/* Emulation for the device's MSI/MSI-X capabilities and INTx eventfds; must run
+ * before the BARs are set up (the MSI-X table must trap). */
+int vfio_irqs_init(struct vfio_dev *v)
+{
+	v->intx_fd = v->intx_resample_fd = -1;
+	if (v->cfg.msi && irq_count(v, VFIO_PCI_MSI_IRQ_INDEX) && msi_setup(v))
+		return -1;
+	if (v->cfg.msix && irq_count(v, VFIO_PCI_MSIX_IRQ_INDEX) && msix_setup(v))
+		return -1;
+	v->intx_count = irq_count(v, VFIO_PCI_INTX_IRQ_INDEX);
+	if (!v->intx_count)
+		return 0;
+	v->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	v->intx_resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return v->intx_fd < 0 || v->intx_resample_fd < 0 ? -1 : 0;
+}
+
+/* Everything off in the kernel: on reset and before the device is closed. */
+void vfio_irqs_stop(struct vfio_dev *v)
+{
+	intx_off(v);
+	if (v->msix_on)
+		irqs_off(v, VFIO_PCI_MSIX_IRQ_INDEX);
+	if (v->msi_count)
+		irqs_off(v, VFIO_PCI_MSI_IRQ_INDEX);
+	v->msix_on = false;
+	v->msi_count = 0;
+}
+
+void vfio_irqs_destroy(struct vfio_dev *v)
+{
+	vfio_irqs_stop(v);
+	if (v->has_msix)
+		msix_destroy(&v->msix);
+	if (v->has_msi)
+		msi_destroy(&v->msi);
+	if (v->intx_fd >= 0)
+		close(v->intx_fd);
+	if (v->intx_resample_fd >= 0)
+		close(v->intx_resample_fd);
+}

@@ -1,0 +1,75 @@
+#include "vfio/mmap.h"
+
+#include <stdbool.h>
+
+static uint64_t down(uint64_t v, uint64_t page)
+{
+	return v & ~(page - 1);
+}
+
+static uint64_t up(uint64_t v, uint64_t page)
+{
+	return (v + page - 1) & ~(page - 1);
+}
+
+/* The first page-widened trap range overlapping [start, end); false if none. */
+static bool first_trap(uint64_t start, uint64_t end, const struct vfio_area *trap,
+		       unsigned int nr_trap, uint64_t page, uint64_t *ts, uint64_t *te)
+{
+	bool found = false;
+	unsigned int i;
+
+	for (i = 0; i < nr_trap; i++) {
+		uint64_t s = down(trap[i].off, page), e = up(trap[i].off + trap[i].len, page);
+
+		if (!trap[i].len || e <= start || s >= end || (found && s >= *ts))
+			continue;
+		*ts = s;
+		*te = e;
+		found = true;
+	}
+	return found;
+}
+
+/* Emits [start, end) minus the trap ranges, in pieces, after the n already in out. */
+static unsigned int carve(uint64_t start, uint64_t end, const struct vfio_area *trap,
+			  unsigned int nr_trap, uint64_t page, struct vfio_area *out,
+			  unsigned int n)
+{
+	uint64_t ts = 0, te = 0;
+
+	while (start < end && n < VFIO_MAX_AREAS) {
+		if (!first_trap(start, end, trap, nr_trap, page, &ts, &te)) {
+			out[n++] = (struct vfio_area){start, end - start};
+			break;
+		}
+		if (ts > start)
+			out[n++] = (struct vfio_area){start, ts - start};
+		start = te;
+	}
+	return n;
+}
+
+/*
+ * Fills out (room for VFIO_MAX_AREAS) with page-aligned areas to mmap, in the order of
+ * the allowed areas; returns how many. Allowed areas are clipped to the region and
+ * shrunk to whole pages; traps are widened to whole pages.
+ */
+unsigned int vfio_mmap_areas(uint64_t region_size, const struct vfio_area *allowed,
+			     unsigned int nr_allowed, const struct vfio_area *trap,
+			     unsigned int nr_trap, uint64_t page, struct vfio_area *out)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nr_allowed; i++) {
+		uint64_t start = up(allowed[i].off, page);
+		uint64_t end = allowed[i].off + allowed[i].len;
+
+		if (allowed[i].off >= region_size || end < allowed[i].off)
+			continue;
+		end = down(end > region_size ? region_size : end, page);
+		if (start < end)
+			n = carve(start, end, trap, nr_trap, page, out, n);
+	}
+	return n;
+}
