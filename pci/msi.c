@@ -184,12 +184,30 @@ static bool valid_count(unsigned int nr)
 	return nr && nr <= MSI_MAX_VECTORS && !(nr & (nr - 1));
 }
 
+/* No vectors, no eventfds: safe to msi_destroy(). */
+static void msi_clear(struct msi *m)
+{
+	unsigned int v;
+
+	memset(m, 0, sizeof(*m));
+	for (v = 0; v < MSI_MAX_VECTORS; v++) {
+		m->vec[v].eventfd = -1;
+		m->vec[v].gsi = -1;
+	}
+}
+
 int msi_init(struct msi *m, struct pci_dev *d, struct irq_router *irq, unsigned int nr_vectors,
 	     bool addr64, bool per_vector_mask)
 {
-	unsigned int cap = pci_cap_add(d, PCI_CAP_ID_MSI, cap_len(addr64, per_vector_mask));
+	unsigned int cap = valid_count(nr_vectors) ? pci_cap_add(d, PCI_CAP_ID_MSI,
+								 cap_len(addr64, per_vector_mask))
+						   : 0;
 
-	return cap ? msi_init_at(m, d, irq, cap, nr_vectors, addr64, per_vector_mask) : -1;
+	if (!cap) {
+		msi_clear(m);
+		return -1;
+	}
+	return msi_init_at(m, d, irq, cap, nr_vectors, addr64, per_vector_mask);
 }
 
 /* Emulates the MSI capability already at offset cap of d's image (an assigned device's,
@@ -199,11 +217,7 @@ int msi_init_at(struct msi *m, struct pci_dev *d, struct irq_router *irq, unsign
 {
 	unsigned int v;
 
-	memset(m, 0, sizeof(*m));
-	for (v = 0; v < MSI_MAX_VECTORS; v++) {
-		m->vec[v].eventfd = -1;
-		m->vec[v].gsi = -1;
-	}
+	msi_clear(m);
 	if (!valid_count(nr_vectors))
 		return -1;
 	m->dev = d;

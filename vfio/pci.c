@@ -6,6 +6,7 @@
  * best reset the device has), as does a reset from a bridge above.
  */
 #include "vfio/pci.h"
+#include "irq/posted.h"
 #include "pci/bus.h"
 #include "vfio/device.h"
 #include "vmm/log.h"
@@ -198,6 +199,18 @@ static int config_init(struct vfio_dev *v)
 	return 0;
 }
 
+/* One line at start: will the host post this function's interrupts, and if not, why. */
+static void report_posting(struct vfio_dev *v, const char *root)
+{
+	enum irq_posted_kind kind = v->has_msix	 ? IRQ_POSTED_MSIX
+				    : v->has_msi ? IRQ_POSTED_MSI
+						 : IRQ_POSTED_INTX;
+	char line[512];
+
+	irq_posted_check(root, v->bdf, kind, line, sizeof(line));
+	log_info("%s", line);
+}
+
 struct pci_dev *vfio_pci_create(const struct vfio_pci_args *a)
 {
 	struct vfio_dev *v = calloc(1, sizeof(*v));
@@ -219,6 +232,7 @@ struct pci_dev *vfio_pci_create(const struct vfio_pci_args *a)
 	device_reset(v);
 	if (config_init(v))
 		goto fail;
+	report_posting(v, a->host_root);
 	return &v->pci;
 fail:
 	dev_destroy(&v->pci);

@@ -16,7 +16,8 @@ struct vfio_pci_args {
 	struct vfio_container *container;
 	struct irq_router *irq;
 	struct memslots *slots;
-	struct iobus *mmio; /* for the expansion ROM */
+	struct iobus *mmio;    /* for the expansion ROM */
+	const char *host_root; /* "/": where sysfs is read for the posting report */
 };
 
 struct pci_dev *vfio_pci_create(const struct vfio_pci_args *a);

@@ -56,7 +56,8 @@ static uint64_t resident_kib(const struct guest_ram *ram)
 	return n * (uint64_t)page / 1024;
 }
 
-void stats_report(const struct guest_ram *ram, uint64_t exits)
+/* dma_map_seconds < 0: no device was assigned, nothing was mapped. */
+void stats_report(const struct guest_ram *ram, uint64_t exits, double dma_map_seconds)
 {
 	struct rusage ru;
 	uint64_t guest = resident_kib(ram);
@@ -64,7 +65,11 @@ void stats_report(const struct guest_ram *ram, uint64_t exits)
 	getrusage(RUSAGE_SELF, &ru);
 	fprintf(stderr,
 		"conduit-stats: first_kvm_run_us=%lld peak_rss_kib=%ld guest_ram_resident_kib=%llu "
-		"vmm_overhead_kib=%lld exits=%llu\n",
+		"vmm_overhead_kib=%lld exits=%llu",
 		first_run_us, ru.ru_maxrss, (unsigned long long)guest,
 		(long long)ru.ru_maxrss - (long long)guest, (unsigned long long)exits);
+	if (dma_map_seconds >= 0)
+		fprintf(stderr, " dma_map_seconds=%.3f dma_map_seconds_per_gib=%.3f",
+			dma_map_seconds, dma_map_seconds / ((double)ram->size / (1 << 30)));
+	fputc('\n', stderr);
 }

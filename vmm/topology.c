@@ -1,5 +1,5 @@
 /*
- * Builds the PCI hierarchy from --pcie, --disk and --rng, in command-line order:
+ * Builds the PCI hierarchy from --pcie, --disk, --rng and --vfio, in command-line order:
  * root ports on the root bus, switches below the port their bus= names (upstream port
  * on that link, downstream ports ID.0..ID.N-1 on the switch's internal bus), then each
  * device on the port its bus= names, or on the root bus. A port's link holds a single
@@ -32,6 +32,7 @@ struct topo {
 	struct named_port named[MAX_NAMED_PORTS];
 	unsigned int nr_named;
 	unsigned int next_port_number;
+	struct vfio_host_info vfio_info[OPT_MAX_VFIO];
 };
 
 static struct pci_dev *find_port(struct topo *t, const char *id)
@@ -146,44 +147,47 @@ static int plug(struct topo *t, struct virtio_dev *vdev, const char *bus_id, con
 	return attach(d, bus, what);
 }
 
-static bool vfio_assigned_twice(const struct vm_options *o, unsigned int n, const char *bdf)
+/*
+ * --vfio: every function's host state is checked before any IOMMU group is opened,
+ * so a bad one changes nothing on the host, and so the check's trial open of a group
+ * does not collide with a group already held for an earlier function.
+ */
+static int check_vfio(struct topo *t, struct vfio_host_info *info)
 {
-	char other[VFIO_BDF_LEN];
-	unsigned int i;
+	const struct vm_options *o = t->vm->opts;
+	unsigned int i, j;
+	char err[1024];
 
-	for (i = 0; i < n; i++)
-		if (vfio_bdf_canon(o->vfio[i].host, other) && !strcmp(other, bdf))
-			return true;
-	return false;
+	for (i = 0; i < o->nr_vfio; i++) {
+		if (vfio_host_check("/", o->vfio[i].host, &info[i], err, sizeof(err))) {
+			log_error("%s", err);
+			return -1;
+		}
+		for (j = 0; j < i; j++)
+			if (!strcmp(info[j].bdf, info[i].bdf)) {
+				log_error("--vfio host=%s is given twice: a function can be "
+					  "assigned once",
+					  info[i].bdf);
+				return -1;
+			}
+	}
+	return 0;
 }
 
-/* --vfio: the host checks first (nothing changes on the host if they fail). */
-static int add_vfio(struct topo *t, unsigned int i)
+static int add_vfio(struct topo *t, const struct vfio_opt *o, const struct vfio_host_info *info)
 {
-	const struct vfio_opt *o = &t->vm->opts->vfio[i];
-	struct vfio_host_info info;
-	struct pci_bus *bus;
+	struct pci_bus *bus = bus_for(t, o->bus, "--vfio");
 	struct pci_dev *d;
-	char err[512];
 
-	if (vfio_host_check("/", o->host, &info, err, sizeof(err))) {
-		log_error("%s", err);
-		return -1;
-	}
-	if (vfio_assigned_twice(t->vm->opts, i, info.bdf)) {
-		log_error("--vfio host=%s is given twice: a function can be assigned once",
-			  info.bdf);
-		return -1;
-	}
-	bus = bus_for(t, o->bus, "--vfio");
 	if (!bus)
 		return -1;
-	d = vfio_pci_create(&(struct vfio_pci_args){.bdf = info.bdf,
-						    .group = info.group,
+	d = vfio_pci_create(&(struct vfio_pci_args){.bdf = info->bdf,
+						    .group = info->group,
 						    .container = &t->vm->vfio,
 						    .irq = &t->vm->irq,
 						    .slots = &t->vm->slots,
-						    .mmio = &t->vm->mmio});
+						    .mmio = &t->vm->mmio,
+						    .host_root = "/"});
 	return d ? attach(d, bus, "--vfio") : -1;
 }
 
@@ -205,7 +209,7 @@ static int add_devices(struct topo *t)
 	if (o->rng && plug(t, rng_create(&t->vm->ram), o->rng_bus, "--rng"))
 		return -1;
 	for (i = 0; i < o->nr_vfio; i++)
-		if (add_vfio(t, i))
+		if (add_vfio(t, &o->vfio[i], &t->vfio_info[i]))
 			return -1;
 	return 0;
 }
@@ -229,7 +233,7 @@ int topology_build(struct vm *vm)
 
 	memset(&t, 0, sizeof(t));
 	t.vm = vm;
-	if (add_ports(&t) || add_devices(&t))
+	if (check_vfio(&t, t.vfio_info) || add_ports(&t) || add_devices(&t))
 		return -1;
 	topology_windows(vm, &w);
 	return pci_assign_resources(&vm->pci, &w);

@@ -386,7 +386,7 @@ int vm_run(const struct vm_options *opts)
 	status = vm.exit_status;
 	log_info("%s", exit_message);
 	if (opts->stats)
-		stats_report(&vm.ram, vm_exits(&vm));
+		stats_report(&vm.ram, vm_exits(&vm), vm.vfio.dma_mapped ? vm.vfio.map_seconds : -1);
 out:
 	if (sfd >= 0)
 		close(sfd);
