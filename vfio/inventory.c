@@ -411,8 +411,8 @@ void inventory_print_plain(const struct inventory *inv, FILE *out)
 		grouped |= inv->devs[i].iommu_group >= 0;
 	}
 	if (!grouped)
-		fputs("no IOMMU groups: boot the host with intel_iommu=on (or amd_iommu=on) to "
-		      "assign devices\n",
+		fputs("no IOMMU groups: boot the host with intel_iommu=on (AMD-Vi is on unless "
+		      "amd_iommu=off) to assign devices\n",
 		      out);
 }
 

@@ -597,7 +597,8 @@ static void test_no_iommu(void)
 		      "DRAM Controller [8086:29c0]  driver=none  iommu_group=none  numa=-1\n"
 		      "10000:e1:00.0  Ethernet controller: Intel Corporation 82576 Gigabit "
 		      "Network Connection [8086:10c9]  driver=none  iommu_group=none  numa=-1\n"
-		      "no IOMMU groups: boot the host with intel_iommu=on (or amd_iommu=on) to "
+		      "no IOMMU groups: boot the host with intel_iommu=on (AMD-Vi is on unless "
+		      "amd_iommu=off) to "
 		      "assign devices\n"));
 	free(text);
 	text = render(&inv, true);
