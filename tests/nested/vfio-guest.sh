@@ -1,0 +1,146 @@
+#!/bin/sh
+# /test.sh of the VFIO passthrough guest (run by guest-init in an L2 image built with
+# modules igbvf nvme e1000e and fio). The guest is given an igb VF, an NVMe VF and the
+# e1000e PF; it prints KEY=value lines that the L1 side (tests/nested/vfio-qemu-ref.sh,
+# the conduit test) greps:
+#   PCI BDF VEN:DEV class=C parent=BDF driver=D  one line per PCI function
+#   DRIVER-VEN:DEV=D  PARENT-VEN:DEV=BDF  PARENT-ID-VEN:DEV=VEN:DEV  PARENT-CLASS-VEN:DEV=C
+#   IGBVF-NETDEV= IGBVF-MAC= IGBVF-CARRIER=1|0 IGBVF-OPERSTATE=   (E1000E-... likewise)
+#   PING-IGBVF-ADDR=ok|failed  PING-E1000E-ADDR=ok|failed   for each L1 address ADDR
+#   NVME-DEV=nvme0n1 NVME-BYTES=N  FIO-VERIFY=ok|failed|no-disk
+#   NVME-MARK-OLD=sha NVME-MARK=sha   1 MiB at 64 MiB before and after this boot wrote it
+#   VFIO-GUEST-DONE=1 VFIO-GUEST-UPTIME=seconds   at the end
+# Kernel command line: conduit.ping=ADDR[,ADDR...] IPv6 link-local addresses of L1 NICs
+# on the same QEMU hub (pinged from each guest NIC, scoped to that NIC); conduit.hold:
+# print GUEST-HOLDING once the NVMe namespace is up and sleep (for a kill from outside).
+ping_addrs=
+# shellcheck disable=SC2013 # the command line is one line of words
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in conduit.ping=*) ping_addrs=$(echo "${arg#conduit.ping=}" | tr ',' ' ') ;; esac
+done
+
+# wait_for SECS COMMAND...: polls COMMAND every 0.2 s for up to SECS seconds.
+wait_for() {
+	n=$(($1 * 5))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.2
+		n=$((n - 1))
+	done
+	"$@"
+}
+
+ids() { echo "$(sed 's/^0x//' "$1/vendor"):$(sed 's/^0x//' "$1/device")"; }
+
+report_pci() {
+	for dev in /sys/bus/pci/devices/*; do
+		bdf=${dev##*/}
+		id=$(ids "$dev")
+		drv=$(basename "$(readlink "$dev/driver" 2>/dev/null)" 2>/dev/null)
+		pdev=$(dirname "$(readlink -f "$dev")")
+		parent=${pdev##*/}
+		echo "PCI $bdf $id class=$(cat "$dev/class") parent=$parent driver=$drv"
+		echo "DRIVER-$id=$drv"
+		echo "PARENT-$id=$parent"
+		if [ -e "$pdev/vendor" ]; then
+			echo "PARENT-ID-$id=$(ids "$pdev")"
+			echo "PARENT-CLASS-$id=$(cat "$pdev/class")"
+		fi
+	done
+}
+
+# netdev_of DRIVER: the first network interface of a PCI function bound to DRIVER.
+netdev_of() {
+	for n in /sys/bus/pci/drivers/"$1"/*/net/*; do
+		[ -e "$n" ] && echo "${n##*/}" && return 0
+	done
+	return 1
+}
+
+has_carrier() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
+
+# nic KEY DRIVER: brings the NIC up (IPv6 link-local at once, no DAD), waits for
+# carrier, reports it and pings every L1 address through it.
+nic() {
+	key=$1
+	wait_for 20 netdev_of "$2" >/dev/null
+	dev=$(netdev_of "$2") || {
+		echo "$key-NETDEV=none"
+		return
+	}
+	echo 0 >"/proc/sys/net/ipv6/conf/$dev/accept_dad"
+	ip link set "$dev" up
+	wait_for 15 has_carrier "$dev"
+	echo "$key-NETDEV=$dev"
+	echo "$key-MAC=$(cat "/sys/class/net/$dev/address")"
+	echo "$key-CARRIER=$(cat "/sys/class/net/$dev/carrier" 2>/dev/null || echo 0)"
+	echo "$key-OPERSTATE=$(cat "/sys/class/net/$dev/operstate")"
+	for addr in $ping_addrs; do
+		# The first echo may go out before the neighbour is resolved: allow a few.
+		if ping6 -c 3 -w 10 -I "$dev" "$addr" >/tmp/ping.log 2>&1 &&
+			grep -q ' [1-3] packets received' /tmp/ping.log; then
+			echo "PING-$key-$addr=ok"
+		else
+			echo "PING-$key-$addr=failed"
+			sed 's/^/# /' /tmp/ping.log
+		fi
+	done
+}
+
+nvme_ns() {
+	for b in /sys/block/nvme*n*; do
+		case "${b##*/}" in *c*) continue ;; esac # a multipath path, not the disk
+		[ -e "$b" ] && echo "${b##*/}" && return 0
+	done
+	return 1
+}
+
+check_nvme() {
+	wait_for 30 nvme_ns >/dev/null
+	ns=$(nvme_ns) || {
+		echo "NVME-DEV=none"
+		echo "FIO-VERIFY=no-disk"
+		return
+	}
+	echo "NVME-DEV=$ns"
+	echo "NVME-BYTES=$(($(cat "/sys/block/$ns/size") * 512))"
+	# A missing node would make fio and dd write a regular file and "pass".
+	if [ ! -b "/dev/$ns" ]; then
+		echo "FIO-VERIFY=no-disk"
+		return
+	fi
+	if fio --name=verify --filename="/dev/$ns" --ioengine=io_uring --direct=1 --rw=randwrite \
+		--bs=4k --iodepth=16 --size=16M --verify=crc32c --do_verify=1 \
+		--verify_fatal=1 >/tmp/fio.log 2>&1; then
+		echo "FIO-VERIFY=ok"
+	else
+		echo "FIO-VERIFY=failed"
+		sed 's/^/# /' /tmp/fio.log
+	fi
+	# What an earlier boot left at 64 MiB, then a new mark: the L1 side compares them.
+	echo "NVME-MARK-OLD=$(dd if="/dev/$ns" bs=1M skip=64 count=1 iflag=direct 2>/dev/null |
+		sha256sum | cut -d' ' -f1)"
+	dd if=/dev/urandom of=/tmp/mark bs=1M count=1 2>/dev/null
+	dd if=/tmp/mark of="/dev/$ns" bs=1M seek=64 count=1 oflag=direct conv=fsync 2>/dev/null
+	echo "NVME-MARK=$(dd if="/dev/$ns" bs=1M skip=64 count=1 iflag=direct 2>/dev/null |
+		sha256sum | cut -d' ' -f1)"
+}
+
+ip link set lo up
+# conduit.hold: drivers bound and interrupts on, then wait to be stopped from outside
+if grep -q conduit.hold /proc/cmdline; then
+	wait_for 30 nvme_ns >/dev/null
+	echo "GUEST-HOLDING nvme=$(nvme_ns)"
+	exec sleep 3600
+fi
+nic IGBVF igbvf
+echo "# uptime $(cut -d' ' -f1 /proc/uptime): igbvf done"
+nic E1000E e1000e
+echo "# uptime $(cut -d' ' -f1 /proc/uptime): e1000e done"
+check_nvme
+echo "# uptime $(cut -d' ' -f1 /proc/uptime): nvme done"
+report_pci
+dmesg | grep -iE 'igbvf|e1000e|nvme|vfio|dmar' | sed 's/^/# dmesg: /' | tail -n 30
+echo "VFIO-GUEST-DONE=1"
+echo "VFIO-GUEST-UPTIME=$(cut -d' ' -f1 /proc/uptime)"

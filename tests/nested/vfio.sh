@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Nested: VFIO passthrough of SR-IOV VFs and a PF, judged by the L2 guest's own drivers.
+# L1 enables 2 igb VFs and 2 NVMe VFs (resources assigned and brought online through
+# the PF) and hands igb VF 00:12.0, NVMe VF 00:04.1 and the e1000e PF 00:03.0 to
+# vfio-pci. The guest gets each behind its own root port: igbvf, nvme and e1000e bind,
+# both NICs get carrier and ping L1 over IPv6 link-local on QEMU's hub, fio verifies
+# on the NVMe VF. A VM killed with SIGTERM leaves the functions on vfio-pci, the next
+# VM reuses them and reads what the first wrote; a nonexistent function and one still
+# on its host driver are refused with status 1 and the host driver stays bound.
+# `conduit devices` shows the PF with its VFs. Everything goes back to L1's drivers.
+# Usage: vfio.sh CONDUIT          (the test suite)
+#        vfio.sh --qemu           (the same guest checks with QEMU as the VMM, the
+#                                  reference; run in tools/testbed)
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/nested/lib.sh
+. "$here/lib.sh"
+# shellcheck source=tools/lib/l1-vfio.sh
+. "$repo/tools/lib/l1-vfio.sh"
+vmm=conduit
+if [ "${1:-}" = --qemu ]; then vmm=qemu; else CONDUIT=$1; fi
+
+# L1's answering side on the hub: the igb PF and the second igb VF on igbvf in L1.
+L1_PF_ADDR=fe80::1
+L1_VF_ADDR=fe80::2
+IGB_VF=0000:00:12.0
+NVME_VF=0000:00:04.1
+E1000E=$L1V_E1000E
+work=$(mktemp -d)
+cleanup() {
+	l1v_restore_all >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+bail() {
+	echo "Bail out! $*"
+	exit 1
+}
+
+l1v_check_host || bail "L1 cannot do VFIO"
+l1v_igb_enable_vfs 2 || bail "igb VFs"
+l1v_nvme_enable_vfs 2 || bail "NVMe VFs"
+pf_dev=$(l1v_netdev "$L1V_IGB_PF") || bail "igb PF netdev"
+l1v_link_local "$pf_dev" "$L1_PF_ADDR" || bail "link-local on the igb PF"
+l1_vf=$(l1v_vf "$L1V_IGB_PF" 1) || bail "second igb VF"
+l1v_bind igbvf "$l1_vf" || bail "second igb VF to igbvf"
+vf_dev=$(l1v_netdev "$l1_vf") || bail "netdev of $l1_vf"
+l1v_link_local "$vf_dev" "$L1_VF_ADDR" || bail "link-local on the igb VF in L1"
+kernel=$(guest_kernel)
+echo "igbvf nvme e1000e" | tr ' ' '\n' >"$work/modules.list"
+"$repo/tools/mkguest" --init "$here/guest-init" --out "$work/initrd.gz" \
+	--modules "igbvf nvme e1000e" --bin fio \
+	--add "$here/vfio-guest.sh:/test.sh" --add "$work/modules.list:/modules.list"
+for bdf in "$IGB_VF" "$NVME_VF" "$E1000E"; do
+	l1v_bind_vfio "$bdf" >/dev/null || bail "binding $bdf to vfio-pci"
+done
+append="console=ttyS0 quiet conduit.ping=$L1_PF_ADDR,$L1_VF_ADDR"
+
+# boot LOG [EXTRA...]: one L2 boot with the three functions; sets $status.
+boot() {
+	local log=$1 cmd
+	shift
+	if [ "$vmm" = qemu ]; then
+		# shellcheck disable=SC2054 # the commas are QEMU's option syntax
+		cmd=(qemu-system-x86_64 -accel kvm -M q35 -cpu host -smp 2 -m 768M -nodefaults
+			-no-user-config -display none -serial stdio -no-reboot
+			-kernel "$kernel" -initrd "$work/initrd.gz" -append "$append")
+		l1v_qemu_vfio_args cmd "$IGB_VF" "$NVME_VF" "$E1000E"
+	else
+		# shellcheck disable=SC2054 # commas separate --pcie/--vfio keys
+		cmd=("$CONDUIT" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2
+			--memory 768M --pcie root-port,id=rp1 --pcie root-port,id=rp2
+			--pcie root-port,id=rp3 --vfio "host=$IGB_VF,bus=rp1"
+			--vfio "host=$NVME_VF,bus=rp2" --vfio "host=$E1000E,bus=rp3"
+			--cmdline "$append" "$@")
+	fi
+	timeout 600 "${cmd[@]}" </dev/null 2>&1 | stdbuf -oL tr -d '\r' >"$log"
+	status=${PIPESTATUS[0]}
+	return "$status"
+}
+
+# guest_checks LOG RUN: what one boot must show.
+guest_checks() {
+	local log=$1 run=$2 id parents=() nic addr
+	check "$run: guest powered off, status 0" [ "$status" -eq 0 ]
+	check "$run: guest finished its test" grep -q '^VFIO-GUEST-DONE=1' "$log"
+	for id in 8086:10ca:igbvf 1b36:0010:nvme 8086:10d3:e1000e; do
+		check "$run: ${id%:*} bound to ${id##*:} in the guest" \
+			[ "$(field "$log" "DRIVER-${id%:*}")" = "${id##*:}" ]
+		check "$run: ${id%:*} sits behind a PCIe root port" \
+			[ "$(field "$log" "PARENT-CLASS-${id%:*}")" = 0x060400 ]
+		parents+=("$(field "$log" "PARENT-${id%:*}")")
+	done
+	check "$run: each function has its own root port" \
+		[ "$(printf '%s\n' "${parents[@]}" | sort -u | grep -c .)" -eq 3 ]
+	check "$run: igbvf has carrier and the MAC L1 set on the PF" \
+		[ "$(field "$log" IGBVF-CARRIER)" = 1 -a \
+		"$(field "$log" IGBVF-MAC)" = "${L1V_IGB_VF_MAC_PREFIX}0" ]
+	check "$run: e1000e has carrier" [ "$(field "$log" E1000E-CARRIER)" = 1 ]
+	for nic in IGBVF E1000E; do
+		for addr in "$L1_PF_ADDR" "$L1_VF_ADDR"; do
+			check "$run: ping from the guest's ${nic,,} to L1 $addr" \
+				[ "$(field "$log" "PING-$nic-$addr")" = ok ]
+		done
+	done
+	check "$run: NVMe VF namespace is a 256 MiB block device" \
+		[ "$(field "$log" NVME-BYTES)" = 268435456 ]
+	check "$run: fio random write + crc32c verify on the NVMe VF" \
+		[ "$(field "$log" FIO-VERIFY)" = ok ]
+}
+
+on_vfio() {
+	l1v_driver_is "$IGB_VF" vfio-pci && l1v_driver_is "$NVME_VF" vfio-pci &&
+		l1v_driver_is "$E1000E" vfio-pci
+}
+
+# conduit only: SIGTERM mid-run, bad host state, the inventory.
+conduit_checks() {
+	local pid i
+	check "VM 1: one posting line per function, naming why not (no AVIC under TCG)" \
+		[ "$(grep -c "^conduit: vfio 0000:00:..\\..: interrupts not posted: .*avic" \
+			"$work/vm1")" -eq 3 ]
+	grep -o 'dma_map_seconds[^ ]*' "$work/vm1" | sed 's/^/# /'
+
+	append+=" conduit.hold"
+	boot "$work/term" &
+	pid=$!
+	append=${append% conduit.hold}
+	for i in $(seq 240); do
+		grep -q "^GUEST-HOLDING nvme=nvme" "$work/term" 2>/dev/null && break
+		sleep 0.5
+	done
+	pkill -TERM -x conduit
+	wait "$pid"
+	status=$?
+	check "a VM stopped by SIGTERM, its drivers bound, exits 0" \
+		ended_with "$work/term" 0 "^GUEST-HOLDING nvme=nvme"
+	check "after SIGTERM the functions are still on vfio-pci" on_vfio
+
+	run_conduit "$work/nodev" run --kernel "$kernel" --vfio host=0000:00:1f.7
+	check "a nonexistent function: status 1, named, with the fix" \
+		ended_with "$work/nodev" 1 "no PCI function 0000:00:1f.7 .*conduit devices"
+	run_conduit "$work/bound" run --kernel "$kernel" --vfio "host=$L1V_NVME_PF"
+	check "a function on its host driver: status 1, names the driver and the fix" \
+		ended_with "$work/bound" 1 "$L1V_NVME_PF.*nvme.*driver_override"
+	check "... and the host driver stays bound" l1v_driver_is "$L1V_NVME_PF" nvme
+
+	"$CONDUIT" devices >"$work/devices" 2>&1
+	check "conduit devices: the igb PF with 2 of its 7 VFs, their addresses" \
+		grep -q "^$L1V_IGB_PF .*\\[8086:10c9\\].*driver=igb.*sriov=2/7 vfs=$IGB_VF,$l1_vf" \
+		"$work/devices"
+	check "conduit devices: the VF on vfio-pci, its IOMMU group and PF" \
+		grep -q "^$IGB_VF .*driver=vfio-pci  iommu_group=[0-9]* (alone).*vf-of=$L1V_IGB_PF" \
+		"$work/devices"
+	"$CONDUIT" devices --json >"$work/devices.json" 2>&1
+	check "conduit devices --json parses and lists the NVMe PF's VFs" \
+		python3 -c "import json,sys; d={x['bdf']: x for x in json.load(open(sys.argv[1]))}; \
+			assert d['$L1V_NVME_PF']['sriov']['num_vfs'] == 2" "$work/devices.json"
+}
+
+if [ "$vmm" = qemu ]; then plan 38; else plan 47; fi
+if [ "$vmm" = qemu ]; then boot "$work/vm1"; else boot "$work/vm1" --stats; fi
+guest_checks "$work/vm1" "VM 1"
+[ "$vmm" = conduit ] && conduit_checks
+boot "$work/vm2"
+guest_checks "$work/vm2" "VM 2"
+mark1=$(field "$work/vm1" NVME-MARK)
+check "VM 2 reuses the functions and reads what VM 1 wrote to the NVMe VF" \
+	[ "${mark1:-none}" = "$(field "$work/vm2" NVME-MARK-OLD)" ]
+check "the functions are on vfio-pci after the VMs" on_vfio
+if [ "$tap_failed" -ne 0 ]; then
+	for vm in vm1 vm2; do sed "s/^/# $vm: /" "$work/$vm"; done
+fi
+l1v_restore_all
+check "e1000e is back on its L1 driver" l1v_driver_is "$E1000E" e1000e
+check "igb and NVMe VFs are disabled again" \
+	[ "$(cat "$L1V_PCI/$L1V_IGB_PF/sriov_numvfs")$(cat "$L1V_PCI/$L1V_NVME_PF/sriov_numvfs")" = 00 ]
+finish
