@@ -155,6 +155,7 @@ static int plug(struct topo *t, struct virtio_dev *vdev, const char *bus_id, con
 static int check_vfio(struct topo *t, struct vfio_host_info *info)
 {
 	const struct vm_options *o = t->vm->opts;
+	struct vfio_backend_paths paths;
 	unsigned int i, j;
 	char err[1024];
 
@@ -163,6 +164,10 @@ static int check_vfio(struct topo *t, struct vfio_host_info *info)
 			log_error("%s", err);
 			return -1;
 		}
+		if (vfio_backend_select("/", &info[i], &paths) == VFIO_BACKEND_IOMMUFD)
+			log_info("vfio %s: the host offers iommufd (%s), which conduit does not "
+				 "drive yet: using the VFIO group interface",
+				 info[i].bdf, paths.device);
 		for (j = 0; j < i; j++)
 			if (!strcmp(info[j].bdf, info[i].bdf)) {
 				log_error("--vfio host=%s is given twice: a function can be "

@@ -1,9 +1,10 @@
 #!/bin/sh
 # /test.sh of the VFIO passthrough guest (run by guest-init in an L2 image built with
 # modules igbvf nvme e1000e and fio). The guest is given an igb VF, an NVMe VF and the
-# e1000e PF; it prints KEY=value lines that the L1 side (tests/nested/vfio-qemu-ref.sh,
+# e1000e PF; it prints KEY=value lines that the L1 side (tests/nested/vfio.sh,
 # the conduit test) greps:
 #   PCI BDF VEN:DEV class=C parent=BDF driver=D  one line per PCI function
+#   BAR0-VEN:DEV=0x... IRQ-VEN:DEV=N irq=I  BAR 0's address, MSI/MSI-X vectors, INTx line
 #   DRIVER-VEN:DEV=D  PARENT-VEN:DEV=BDF  PARENT-ID-VEN:DEV=VEN:DEV  PARENT-CLASS-VEN:DEV=C
 #   IGBVF-NETDEV= IGBVF-MAC= IGBVF-CARRIER=1|0 IGBVF-OPERSTATE=   (E1000E-... likewise)
 #   PING-IGBVF-ADDR=ok|failed  PING-E1000E-ADDR=ok|failed   for each L1 address ADDR
@@ -41,6 +42,8 @@ report_pci() {
 		pdev=$(dirname "$(readlink -f "$dev")")
 		parent=${pdev##*/}
 		echo "PCI $bdf $id class=$(cat "$dev/class") parent=$parent driver=$drv"
+		echo "BAR0-$id=$(cut -d' ' -f1 "$dev/resource" | head -n 1)"
+		echo "IRQ-$id=$(find "$dev/msi_irqs" -mindepth 1 2>/dev/null | wc -l) irq=$(cat "$dev/irq")"
 		echo "DRIVER-$id=$drv"
 		echo "PARENT-$id=$parent"
 		if [ -e "$pdev/vendor" ]; then

@@ -1,19 +1,43 @@
 #!/bin/sh
-# /test.sh of the block benchmark guest: 4k random reads on /dev/vda at QD1 and QD32,
-# direct I/O through io_uring, printing IOPS. conduit.bench=none skips fio (the run that
-# measures boot-only exits).
-secs=15
+# /test.sh of the block benchmark guests (tools/bench-blk, tools/bench-vfio): 4k random
+# reads at QD1 and QD32, direct I/O through io_uring, printing IOPS-QD<n>= and the
+# number of 4 KiB reads IOS-QD<n>=. Kernel command line: conduit.dev=vda (default) or
+# conduit.dev=nvme (the first NVMe namespace, waited for); conduit.secs=N per test;
+# conduit.bench=none skips fio (the run that measures boot-only exits).
+secs=15 dev=vda
+# shellcheck disable=SC2013 # the command line is one line of words
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	conduit.bench=none) exit 0 ;;
 	conduit.secs=*) secs=${arg#conduit.secs=} ;;
+	conduit.dev=*) dev=${arg#conduit.dev=} ;;
 	esac
 done
+if [ "$dev" = nvme ]; then
+	# The nvme driver scans namespaces after probe returns; paths (nvme0c0n1) are not disks.
+	n=150
+	while [ "$n" -gt 0 ]; do
+		for b in /sys/block/nvme*n*; do
+			[ -e "$b" ] || continue
+			case "${b##*/}" in *c*) ;; *) dev=${b##*/} && break 2 ;; esac
+		done
+		sleep 0.2
+		n=$((n - 1))
+	done
+fi
+echo "BENCH-DEV=$dev"
+[ -b "/dev/$dev" ] || {
+	echo "BENCH-ERROR=no block device /dev/$dev"
+	exit 0
+}
 for qd in 1 32; do
-	fio --name=r --filename=/dev/vda --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
-		--iodepth=$qd --runtime="$secs" --time_based --output-format=terse \
-		>/tmp/fio.$qd 2>&1
-	# terse v3: field 6 is read I/Os issued, field 8 read IOPS
+	fio --name=r --filename="/dev/$dev" --ioengine=io_uring --direct=1 --rw=randread \
+		--bs=4k --iodepth=$qd --runtime="$secs" --time_based --output-format=terse \
+		>/tmp/fio.$qd 2>&1 || {
+		echo "BENCH-ERROR=fio failed"
+		sed 's/^/# /' /tmp/fio.$qd
+	}
+	# terse v3: field 6 is KiB read, field 8 read IOPS
 	echo "IOPS-QD$qd=$(cut -d';' -f8 /tmp/fio.$qd)"
-	echo "IOS-QD$qd=$(cut -d';' -f6 /tmp/fio.$qd)"
+	echo "IOS-QD$qd=$(($(cut -d';' -f6 /tmp/fio.$qd) / 4))"
 done
