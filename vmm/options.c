@@ -24,7 +24,8 @@ void options_usage(FILE *out)
 	      "                         a PCIe switch below PORT; its downstream ports are\n"
 	      "                         named ID.0 .. ID.N-1\n"
 	      "  --disk path=FILE[,readonly=on][,queues=N][,direct=on][,bus=PORT]\n"
-	      "                         virtio-blk on io_uring; the first is /dev/vda\n"
+	      "                         virtio-blk on io_uring; the first is /dev/vda; one\n"
+	      "                         queue per vCPU (at most 16) unless queues=N\n"
 	      "  --rng[=bus=PORT]       virtio-rng fed from getrandom(2)\n"
 	      "  --vfio host=DDDD:BB:DD.F[,bus=PORT]\n"
 	      "                         assign a host PCI function (PF or SR-IOV VF) bound to\n"
@@ -244,7 +245,7 @@ static int parse_disk(const char *arg, struct vm_options *opts)
 		log_error("--disk: at most %d disks", OPT_MAX_DISKS);
 		return -1;
 	}
-	*d = (struct disk_opt){.queues = 1};
+	*d = (struct disk_opt){.queues = 0}; /* 0: one per vCPU, decided with --cpus */
 	while (!ret && kv_next(&cur, &key, &val)) {
 		if (!strcmp(key, "path") && val && *val) {
 			d->path = val;

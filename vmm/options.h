@@ -29,7 +29,7 @@ struct disk_opt {
 	const char *path;
 	bool readonly;
 	bool direct;
-	unsigned int queues;
+	unsigned int queues; /* 0: one per vCPU */
 	const char *bus;
 };
 

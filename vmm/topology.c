@@ -196,6 +196,13 @@ static int add_vfio(struct topo *t, const struct vfio_opt *o, const struct vfio_
 	return d ? attach(d, bus, "--vfio") : -1;
 }
 
+/* Like QEMU's virtio-blk-pci: a queue per vCPU, so each CPU submits and completes on
+ * its own queue and interrupt (no cross-CPU completion IPIs in the guest). */
+static unsigned int disk_queues(const struct vm_options *o)
+{
+	return o->cpus < OPT_MAX_QUEUES ? o->cpus : OPT_MAX_QUEUES;
+}
+
 static int add_devices(struct topo *t)
 {
 	const struct vm_options *o = t->vm->opts;
@@ -206,7 +213,7 @@ static int add_devices(struct topo *t)
 		struct blk_options bo = {.path = d->path,
 					 .readonly = d->readonly,
 					 .direct = d->direct,
-					 .queues = d->queues};
+					 .queues = d->queues ? d->queues : disk_queues(o)};
 
 		if (plug(t, blk_create(&bo, &t->vm->ram), d->bus, "--disk"))
 			return -1;

@@ -92,7 +92,7 @@ static void test_topology_options(void)
 	      o.disk[0].direct && o.disk[0].queues == 4 && !strcmp(o.disk[0].bus, "sw.1"));
 	options_free(&o);
 	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a", "--rng", NULL) == OPTIONS_OK);
-	CHECK(o.disk[0].queues == 1 && !o.disk[0].readonly && o.rng && !o.rng_bus);
+	CHECK(o.disk[0].queues == 0 && !o.disk[0].readonly && o.rng && !o.rng_bus);
 	options_free(&o);
 	CHECK(parse(&o, "--kernel=/k", "--rng=bus=rp9", NULL, NULL) == OPTIONS_OK);
 	CHECK(o.rng && !strcmp(o.rng_bus, "rp9"));
@@ -112,6 +112,22 @@ static void test_topology_options(void)
 	CHECK(parse(&o, "--kernel=/k", "--rng=rp1", NULL, NULL) == OPTIONS_ERROR);
 }
 
+static void test_vfio_options(void)
+{
+	struct vm_options o;
+
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=0000:00:12.0,bus=rp1", "--vfio=host=04:00.1",
+		    NULL) == OPTIONS_OK);
+	CHECK(o.nr_vfio == 2 && !strcmp(o.vfio[0].host, "0000:00:12.0") &&
+	      !strcmp(o.vfio[0].bus, "rp1") && !strcmp(o.vfio[1].host, "04:00.1") &&
+	      !o.vfio[1].bus);
+	options_free(&o);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=bus=rp1", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=0000:00:12.0,rombar=0", NULL, NULL) ==
+	      OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=", NULL, NULL) == OPTIONS_ERROR);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -119,5 +135,6 @@ int main(void)
 	test_errors();
 	test_sizes();
 	test_topology_options();
+	test_vfio_options();
 	return CHECK_DONE();
 }
