@@ -1,7 +1,7 @@
 #!/bin/sh
 # /test.sh of the block benchmark guests (tools/bench-blk, tools/bench-vfio): 4k random
 # reads at QD1 and QD32, direct I/O through io_uring, printing IOPS-QD<n>= and the
-# number of 4 KiB reads IOS-QD<n>=. Kernel command line: conduit.dev=vda (default) or
+# number of 4 KiB reads IOS-QD<n>= and the disk's interrupts meanwhile IRQS-QD<n>=. Kernel command line: conduit.dev=vda (default) or
 # conduit.dev=nvme (the first NVMe namespace, waited for); conduit.secs=N per test;
 # conduit.bench=none skips fio (the run that measures boot-only exits).
 secs=15 dev=vda
@@ -30,7 +30,13 @@ echo "BENCH-DEV=$dev"
 	echo "BENCH-ERROR=no block device /dev/$dev"
 	exit 0
 }
+# The disk's interrupts so far: the sum over its /proc/interrupts lines.
+irqs() {
+	awk -v d="$1" '$NF ~ d {for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; else break} END {print s + 0}' /proc/interrupts
+}
+case "$dev" in nvme*) irq_name='^nvme[0-9]+q' ;; *) irq_name='^virtio[0-9]+-req' ;; esac
 for qd in 1 32; do
+	before=$(irqs "$irq_name")
 	fio --name=r --filename="/dev/$dev" --ioengine=io_uring --direct=1 --rw=randread \
 		--bs=4k --iodepth=$qd --runtime="$secs" --time_based --output-format=terse \
 		>/tmp/fio.$qd 2>&1 || {
@@ -40,4 +46,5 @@ for qd in 1 32; do
 	# terse v3: field 6 is KiB read, field 8 read IOPS
 	echo "IOPS-QD$qd=$(cut -d';' -f8 /tmp/fio.$qd)"
 	echo "IOS-QD$qd=$(($(cut -d';' -f6 /tmp/fio.$qd) / 4))"
+	echo "IRQS-QD$qd=$(($(irqs "$irq_name") - before))"
 done
