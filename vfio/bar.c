@@ -92,6 +92,10 @@ static void bar_read(struct pci_dev *d, unsigned int bar, uint64_t off, uint8_t 
 		msix_pba_read(&v->msix, off - v->msix_pba.off, data, size);
 		return;
 	}
+	if ((int)bar == v->msix_relo_bar) {
+		memset(data, 0, size); /* the gap after the moved table and PBA */
+		return;
+	}
 	if (pread(v->fd, data, size, (off_t)(v->bar[bar].r.off + off)) != (ssize_t)size)
 		memset(data, 0xff, size);
 }
@@ -107,8 +111,9 @@ static void bar_write(struct pci_dev *d, unsigned int bar, uint64_t off, const u
 		pthread_mutex_unlock(&v->lock);
 		return;
 	}
-	if (v->has_msix && bar == v->msix_pba_bar && in_area(&v->msix_pba, off, size))
-		return; /* the PBA is read-only */
+	if ((v->has_msix && bar == v->msix_pba_bar && in_area(&v->msix_pba, off, size)) ||
+	    (int)bar == v->msix_relo_bar)
+		return; /* the PBA is read-only, the moved table's BAR has nothing else */
 	if (pwrite(v->fd, data, size, (off_t)(v->bar[bar].r.off + off)) != (ssize_t)size)
 		log_warn("vfio %s: write to BAR %u + 0x%llx failed", v->bdf, bar,
 			 (unsigned long long)off);
@@ -158,7 +163,7 @@ static int bar_mmap(struct vfio_dev *v, unsigned int i, const struct vfio_area *
 }
 
 /* A BAR's type comes from the register VFIO shows (it virtualizes VF BARs too). */
-static enum pci_bar_type bar_type(const uint8_t *raw, unsigned int i)
+enum pci_bar_type vfio_bar_type(const uint8_t *raw, unsigned int i)
 {
 	uint32_t reg = (uint32_t)raw[PCI_BASE_ADDRESS_0 + 4 * i] |
 		       (uint32_t)raw[PCI_BASE_ADDRESS_0 + 4 * i + 1] << 8;
@@ -170,16 +175,14 @@ static enum pci_bar_type bar_type(const uint8_t *raw, unsigned int i)
 	return PCI_BAR_MEM32;
 }
 
-static int bar_init(struct vfio_dev *v, const uint8_t *raw, unsigned int i)
+static int bar_init(struct vfio_dev *v, const uint8_t *raw, unsigned int i,
+		    const struct vfio_area *allowed, unsigned int nr_allowed)
 {
-	struct vfio_area allowed[VFIO_MAX_AREAS];
-	unsigned int nr_allowed = 0;
 	struct vfio_bar *b = &v->bar[i];
-	enum pci_bar_type type = bar_type(raw, i);
+	enum pci_bar_type type = vfio_bar_type(raw, i);
 	bool pref = raw[PCI_BASE_ADDRESS_0 + 4 * i] & PCI_BASE_ADDRESS_MEM_PREFETCH;
 
-	if (vfio_region_info(v, VFIO_PCI_BAR0_REGION_INDEX + i, &b->r, allowed, &nr_allowed) ||
-	    !b->r.size || type == PCI_BAR_NONE)
+	if (!b->r.size || type == PCI_BAR_NONE)
 		return 0;
 	if (b->r.size & (b->r.size - 1)) {
 		log_error("vfio %s: BAR %u is 0x%llx bytes, not a power of two", v->bdf, i,
@@ -194,13 +197,36 @@ static int bar_init(struct vfio_dev *v, const uint8_t *raw, unsigned int i)
 	return bar_mmap(v, i, allowed, nr_allowed);
 }
 
+/* The ROM is read once: VFIO maps and unmaps the device's ROM on every access, far too
+ * slow to do per guest read. A ROM that cannot be read is hidden from the guest. */
+static void rom_load(struct vfio_dev *v)
+{
+	v->rom_data =
+		mmap(NULL, v->rom.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v->rom_data == MAP_FAILED) {
+		v->rom_data = NULL;
+	} else if (pread(v->fd, v->rom_data, v->rom.size, (off_t)v->rom.off) ==
+		   (ssize_t)v->rom.size) {
+		mprotect(v->rom_data, v->rom.size, PROT_READ);
+		return;
+	}
+	log_warn("vfio %s: its expansion ROM cannot be read: the guest sees none", v->bdf);
+	if (v->rom_data)
+		munmap(v->rom_data, v->rom.size);
+	v->rom_data = NULL;
+	v->rom.size = 0;
+}
+
 static void rom_init(struct vfio_dev *v)
 {
 	uint64_t size;
 
+	v->rom_slot = -1;
 	if (vfio_region_info(v, VFIO_PCI_ROM_REGION_INDEX, &v->rom, NULL, NULL) || !v->rom.size ||
 	    (v->rom.size & (v->rom.size - 1)))
 		v->rom.size = 0;
+	if (v->rom.size)
+		rom_load(v);
 	size = v->rom.size < 2048 ? 2048 : v->rom.size;
 	if (v->rom.size)
 		pci_set_wmask32(&v->pci, PCI_ROM_ADDRESS,
@@ -208,15 +234,28 @@ static void rom_init(struct vfio_dev *v)
 					PCI_ROM_ADDRESS_ENABLE);
 }
 
-int vfio_bars_init(struct vfio_dev *v, const uint8_t *raw)
+int vfio_bars_init(struct vfio_dev *v, const uint8_t *raw, enum vfio_msix_relocate relocate)
 {
-	unsigned int i;
+	struct vfio_area allowed[PCI_NUM_BARS][VFIO_MAX_AREAS];
+	unsigned int i, nr[PCI_NUM_BARS] = {0};
 
+	for (i = 0; i < PCI_NUM_BARS; i++)
+		if (vfio_region_info(v, VFIO_PCI_BAR0_REGION_INDEX + i, &v->bar[i].r, allowed[i],
+				     &nr[i]))
+			v->bar[i].r.size = 0;
+	if (v->has_msix)
+		vfio_msix_relocate(v, raw, relocate, allowed, nr);
 	for (i = 0; i < PCI_NUM_BARS; i++) {
-		if (bar_init(v, raw, i))
+		if (bar_init(v, raw, i, allowed[i], nr[i]))
 			return -1;
 		if (v->pci.bar[i].type == PCI_BAR_MEM64)
 			i++;
+	}
+	if (v->msix_relo_bar >= 0) {
+		i = (unsigned int)v->msix_relo_bar;
+		pci_bar_init(&v->pci, i, PCI_BAR_MEM32, false, v->msix_relo_size);
+		v->pci.bar[i].read = bar_read;
+		v->pci.bar[i].write = bar_write;
 	}
 	rom_init(v);
 	return 0;
@@ -235,7 +274,7 @@ void vfio_bar_moved(struct vfio_dev *v, unsigned int i)
 		b->slot[a] = -1;
 		if (pb->mapped)
 			b->slot[a] = memslot_map(v->slots, pb->addr + b->area[a].off,
-						 b->area[a].len, b->map + b->area[a].off);
+						 b->area[a].len, b->map + b->area[a].off, false);
 	}
 }
 
@@ -243,16 +282,32 @@ static void rom_read(void *opaque, uint64_t off, uint8_t *data, unsigned int siz
 {
 	struct vfio_dev *v = opaque;
 
-	if (off >= v->rom.size ||
-	    pread(v->fd, data, size, (off_t)(v->rom.off + off)) != (ssize_t)size)
+	if (off >= v->rom.size || size > v->rom.size - off)
 		memset(data, 0xff, size);
+	else
+		memcpy(data, v->rom_data + off, size);
 }
 
-/* The ROM decodes (read-only, trapped) while its enable bit and memory decoding are on. */
+static void rom_unmap(struct vfio_dev *v)
+{
+	if (v->rom_slot >= 0)
+		memslot_unmap(v->slots, v->rom_slot);
+	v->rom_slot = -1;
+	if (v->rom_addr)
+		iobus_unregister(v->mmio, v->rom_addr, v);
+	v->rom_addr = 0;
+}
+
+/*
+ * The ROM decodes while its enable bit and memory decoding are on: reads come from a
+ * read-only memory slot without exits (when the ROM spans whole pages), writes and
+ * smaller ROMs trap and are served from the copy.
+ */
 void vfio_rom_update(struct vfio_dev *v)
 {
 	uint32_t reg = pci_get32(&v->pci, PCI_ROM_ADDRESS);
 	uint64_t addr = reg & PCI_ROM_ADDRESS_MASK;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	bool on = v->rom.size && (reg & PCI_ROM_ADDRESS_ENABLE) && addr &&
 		  (pci_get16(&v->pci, PCI_COMMAND) & PCI_COMMAND_MEMORY);
 	struct io_region r = {.base = addr,
@@ -262,11 +317,12 @@ void vfio_rom_update(struct vfio_dev *v)
 
 	if (on && addr == v->rom_addr)
 		return;
-	if (v->rom_addr)
-		iobus_unregister(v->mmio, v->rom_addr, v);
-	v->rom_addr = 0;
-	if (on && !iobus_register(v->mmio, &r))
-		v->rom_addr = addr;
+	rom_unmap(v);
+	if (!on || iobus_register(v->mmio, &r))
+		return;
+	v->rom_addr = addr;
+	if (v->rom.size >= page)
+		v->rom_slot = memslot_map(v->slots, addr, v->rom.size, v->rom_data, true);
 }
 
 void vfio_bars_destroy(struct vfio_dev *v)
@@ -283,7 +339,8 @@ void vfio_bars_destroy(struct vfio_dev *v)
 			munmap(b->map, b->r.size);
 		b->map = NULL;
 	}
-	if (v->rom_addr)
-		iobus_unregister(v->mmio, v->rom_addr, v);
-	v->rom_addr = 0;
+	rom_unmap(v);
+	if (v->rom_data)
+		munmap(v->rom_data, v->rom.size);
+	v->rom_data = NULL;
 }

@@ -36,13 +36,17 @@ struct vfio_dev {
 	struct vfio_region cfg_region;
 	struct vfio_bar bar[PCI_NUM_BARS];
 	struct vfio_region rom;
+	uint8_t *rom_data; /* the ROM's contents, read once at start */
 	uint64_t rom_addr; /* where the ROM decodes, 0 when it does not */
+	int rom_slot;	   /* its read-only memory slot while it decodes, else -1 */
 	bool can_reset;
 
 	bool has_msix, has_msi;
 	struct msix msix;
 	unsigned int msix_table_bar, msix_pba_bar;
 	struct vfio_area msix_table, msix_pba;
+	int msix_relo_bar; /* emulated BAR the table and PBA moved to, -1: not moved */
+	uint64_t msix_relo_size;
 	struct msi msi;
 	unsigned int msi_count; /* vectors handed to the kernel, 0 = none */
 	bool msix_on;
@@ -60,7 +64,10 @@ static inline struct vfio_dev *to_vfio(struct pci_dev *d)
 
 int vfio_region_info(struct vfio_dev *v, uint32_t index, struct vfio_region *r,
 		     struct vfio_area *sparse, unsigned int *nr_sparse);
-int vfio_bars_init(struct vfio_dev *v, const uint8_t *raw);
+enum pci_bar_type vfio_bar_type(const uint8_t *raw, unsigned int bar);
+int vfio_bars_init(struct vfio_dev *v, const uint8_t *raw, enum vfio_msix_relocate relocate);
+void vfio_msix_relocate(struct vfio_dev *v, const uint8_t *raw, enum vfio_msix_relocate mode,
+			struct vfio_area allowed[][VFIO_MAX_AREAS], const unsigned int *nr);
 void vfio_bar_moved(struct vfio_dev *v, unsigned int bar);
 void vfio_rom_update(struct vfio_dev *v);
 void vfio_bars_destroy(struct vfio_dev *v);

@@ -5,10 +5,12 @@
  * page that holds the MSI-X table or PBA, which must trap so vectors stay emulated; a
  * memory slot covers whole pages, so a page shared with the table traps entirely and
  * the registers on it are forwarded by read/write. Everything not mapped traps.
+ * vfio_traps_share_pages() tells when that happens, so the table can be relocated.
  */
 #ifndef CONDUIT_VFIO_MMAP_H
 #define CONDUIT_VFIO_MMAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define VFIO_MAX_AREAS 16
@@ -20,5 +22,8 @@ struct vfio_area {
 unsigned int vfio_mmap_areas(uint64_t region_size, const struct vfio_area *allowed,
 			     unsigned int nr_allowed, const struct vfio_area *trap,
 			     unsigned int nr_trap, uint64_t page, struct vfio_area *out);
+bool vfio_traps_share_pages(uint64_t region_size, const struct vfio_area *allowed,
+			    unsigned int nr_allowed, const struct vfio_area *trap,
+			    unsigned int nr_trap, uint64_t page);
 
 #endif

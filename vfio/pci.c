@@ -177,7 +177,7 @@ static int device_info(struct vfio_dev *v)
 }
 
 /* Reads the device's config space and builds the guest's view of it. */
-static int config_init(struct vfio_dev *v)
+static int config_init(struct vfio_dev *v, enum vfio_msix_relocate relocate)
 {
 	uint8_t raw[PCI_CFG_SIZE];
 	size_t len;
@@ -194,7 +194,7 @@ static int config_init(struct vfio_dev *v)
 		return -1;
 	}
 	vfio_cfg_build(&v->cfg, &v->pci, raw, (unsigned int)len);
-	if (vfio_irqs_init(v) || vfio_bars_init(v, raw))
+	if (vfio_irqs_init(v) || vfio_bars_init(v, raw, relocate))
 		return -1;
 	return 0;
 }
@@ -225,12 +225,13 @@ struct pci_dev *vfio_pci_create(const struct vfio_pci_args *a)
 	v->slots = a->slots;
 	v->mmio = a->mmio;
 	v->intx_fd = v->intx_resample_fd = -1;
+	v->msix_relo_bar = v->rom_slot = -1;
 	pthread_mutex_init(&v->lock, NULL);
 	v->fd = vfio_device_open(a->container, a->bdf, a->group);
 	if (v->fd < 0 || device_info(v))
 		goto fail;
 	device_reset(v);
-	if (config_init(v))
+	if (config_init(v, a->msix_relocate))
 		goto fail;
 	report_posting(v, a->host_root);
 	return &v->pci;

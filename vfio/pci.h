@@ -10,6 +10,13 @@
 #include "vfio/container.h"
 #include "vmm/memslot.h"
 
+/* Where the guest finds the MSI-X table and PBA (vfio/relocate.c). */
+enum vfio_msix_relocate {
+	VFIO_MSIX_RELOCATE_AUTO, /* moved only if their host page holds other registers */
+	VFIO_MSIX_RELOCATE_ON,	 /* always moved to a BAR of their own */
+	VFIO_MSIX_RELOCATE_OFF,	 /* left where the device has them */
+};
+
 struct vfio_pci_args {
 	const char *bdf; /* DDDD:BB:DD.F, checked by vfio_host_check() */
 	int group;	 /* its IOMMU group */
@@ -18,6 +25,7 @@ struct vfio_pci_args {
 	struct memslots *slots;
 	struct iobus *mmio;    /* for the expansion ROM */
 	const char *host_root; /* "/": where sysfs is read for the posting report */
+	enum vfio_msix_relocate msix_relocate;
 };
 
 struct pci_dev *vfio_pci_create(const struct vfio_pci_args *a);

@@ -15,10 +15,12 @@ void memslots_init(struct memslots *s, int vm_fd, int kvm_nr_slots)
 	pthread_mutex_init(&s->lock, NULL);
 }
 
-static int slot_set(struct memslots *s, unsigned int slot, uint64_t gpa, uint64_t size, void *host)
+static int slot_set(struct memslots *s, unsigned int slot, uint64_t gpa, uint64_t size, void *host,
+		    bool readonly)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
+		.flags = readonly ? KVM_MEM_READONLY : 0,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)host,
@@ -27,8 +29,9 @@ static int slot_set(struct memslots *s, unsigned int slot, uint64_t gpa, uint64_
 	return ioctl(s->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
-/* Maps [gpa, gpa + size) to host memory; returns the slot, or -1 after a log line. */
-int memslot_map(struct memslots *s, uint64_t gpa, uint64_t size, void *host)
+/* Maps [gpa, gpa + size) to host memory; returns the slot, or -1 after a log line. In a
+ * read-only slot the guest's writes exit to userspace as MMIO. */
+int memslot_map(struct memslots *s, uint64_t gpa, uint64_t size, void *host, bool readonly)
 {
 	unsigned int slot;
 	int ret = -1;
@@ -39,7 +42,7 @@ int memslot_map(struct memslots *s, uint64_t gpa, uint64_t size, void *host)
 	if (slot == s->limit) {
 		log_warn("no free KVM memory slot for 0x%llx: that range will exit to userspace",
 			 (unsigned long long)gpa);
-	} else if (slot_set(s, slot, gpa, size, host)) {
+	} else if (slot_set(s, slot, gpa, size, host, readonly)) {
 		log_warn("KVM_SET_USER_MEMORY_REGION at 0x%llx (0x%llx bytes) failed: %s",
 			 (unsigned long long)gpa, (unsigned long long)size, strerror(errno));
 	} else {
@@ -56,7 +59,7 @@ void memslot_unmap(struct memslots *s, int slot)
 	if (slot < MEMSLOT_FIRST || (unsigned int)slot >= s->limit)
 		return;
 	pthread_mutex_lock(&s->lock);
-	if (s->used[slot] && !slot_set(s, (unsigned int)slot, 0, 0, NULL))
+	if (s->used[slot] && !slot_set(s, (unsigned int)slot, 0, 0, NULL, false))
 		s->used[slot] = false;
 	pthread_mutex_unlock(&s->lock);
 }

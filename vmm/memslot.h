@@ -23,7 +23,7 @@ struct memslots {
 };
 
 void memslots_init(struct memslots *s, int vm_fd, int kvm_nr_slots);
-int memslot_map(struct memslots *s, uint64_t gpa, uint64_t size, void *host);
+int memslot_map(struct memslots *s, uint64_t gpa, uint64_t size, void *host, bool readonly);
 void memslot_unmap(struct memslots *s, int slot);
 
 #endif

@@ -27,9 +27,11 @@ void options_usage(FILE *out)
 	      "                         virtio-blk on io_uring; the first is /dev/vda; one\n"
 	      "                         queue per vCPU (at most 16) unless queues=N\n"
 	      "  --rng[=bus=PORT]       virtio-rng fed from getrandom(2)\n"
-	      "  --vfio host=DDDD:BB:DD.F[,bus=PORT]\n"
+	      "  --vfio host=DDDD:BB:DD.F[,bus=PORT][,msix-relocate=auto|on|off]\n"
 	      "                         assign a host PCI function (PF or SR-IOV VF) bound to\n"
-	      "                         vfio-pci; `conduit devices` lists candidates\n"
+	      "                         vfio-pci; `conduit devices` lists candidates; the\n"
+	      "                         MSI-X table moves to a BAR of its own if its host\n"
+	      "                         page holds other registers (auto) or always (on)\n"
 	      "  --stats                at exit, print time to first KVM_RUN and VMM memory\n"
 	      "  --help                 this text\n"
 	      "On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A to the guest.\n",
@@ -285,6 +287,24 @@ static int parse_rng(const char *arg, struct vm_options *opts)
 	return 0;
 }
 
+static int parse_relocate(const char *val, enum vfio_msix_relocate *out)
+{
+	static const char *const names[] = {
+		[VFIO_MSIX_RELOCATE_AUTO] = "auto",
+		[VFIO_MSIX_RELOCATE_ON] = "on",
+		[VFIO_MSIX_RELOCATE_OFF] = "off",
+	};
+	unsigned int i;
+
+	for (i = 0; val && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(val, names[i])) {
+			*out = (enum vfio_msix_relocate)i;
+			return 0;
+		}
+	log_error("--vfio: msix-relocate='%s': write auto, on or off", val ? val : "");
+	return -1;
+}
+
 static int parse_vfio(const char *arg, struct vm_options *opts)
 {
 	struct vfio_opt *v = &opts->vfio[opts->nr_vfio];
@@ -300,8 +320,13 @@ static int parse_vfio(const char *arg, struct vm_options *opts)
 			v->host = val;
 		} else if (!strcmp(key, "bus") && val && *val) {
 			v->bus = val;
+		} else if (!strcmp(key, "msix-relocate")) {
+			if (parse_relocate(val, &v->msix_relocate))
+				return -1;
 		} else {
-			log_error("--vfio '%s': write host=DDDD:BB:DD.F[,bus=PORT]", arg);
+			log_error("--vfio '%s': write "
+				  "host=DDDD:BB:DD.F[,bus=PORT][,msix-relocate=auto|on|off]",
+				  arg);
 			return -1;
 		}
 	}

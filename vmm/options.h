@@ -2,6 +2,8 @@
 #ifndef CONDUIT_OPTIONS_H
 #define CONDUIT_OPTIONS_H
 
+#include "vfio/pci.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,10 +35,11 @@ struct disk_opt {
 	const char *bus;
 };
 
-/* --vfio host=DDDD:BB:DD.F[,bus=ID] */
+/* --vfio host=DDDD:BB:DD.F[,bus=ID][,msix-relocate=auto|on|off] */
 struct vfio_opt {
 	const char *host;
 	const char *bus;
+	enum vfio_msix_relocate msix_relocate;
 };
 
 enum serial_mode {

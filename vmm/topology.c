@@ -192,7 +192,8 @@ static int add_vfio(struct topo *t, const struct vfio_opt *o, const struct vfio_
 						    .irq = &t->vm->irq,
 						    .slots = &t->vm->slots,
 						    .mmio = &t->vm->mmio,
-						    .host_root = "/"});
+						    .host_root = "/",
+						    .msix_relocate = o->msix_relocate});
 	return d ? attach(d, bus, "--vfio") : -1;
 }
 

@@ -120,8 +120,17 @@ static void test_vfio_options(void)
 		    NULL) == OPTIONS_OK);
 	CHECK(o.nr_vfio == 2 && !strcmp(o.vfio[0].host, "0000:00:12.0") &&
 	      !strcmp(o.vfio[0].bus, "rp1") && !strcmp(o.vfio[1].host, "04:00.1") &&
-	      !o.vfio[1].bus);
+	      !o.vfio[1].bus && o.vfio[0].msix_relocate == VFIO_MSIX_RELOCATE_AUTO);
 	options_free(&o);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=04:00.1,msix-relocate=on",
+		    "--vfio=host=04:00.2,msix-relocate=off", NULL) == OPTIONS_OK);
+	CHECK(o.vfio[0].msix_relocate == VFIO_MSIX_RELOCATE_ON &&
+	      o.vfio[1].msix_relocate == VFIO_MSIX_RELOCATE_OFF);
+	options_free(&o);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=04:00.1,msix-relocate=bar2", NULL, NULL) ==
+	      OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=04:00.1,msix-relocate", NULL, NULL) ==
+	      OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--vfio=bus=rp1", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--vfio=host=0000:00:12.0,rombar=0", NULL, NULL) ==
 	      OPTIONS_ERROR);

@@ -12,6 +12,36 @@ static int is(unsigned int i, uint64_t off, uint64_t len)
 	return out[i].off == off && out[i].len == len;
 }
 
+/* When do the table's trapped pages also hold device registers? */
+static void share_cases(void)
+{
+	struct vfio_area bar = {0, 0x40000};
+	struct vfio_area igbvf[2] = {{0, 3 * 16}, {0x2000, 8}};
+	struct vfio_area nvme[2] = {{0x10000, 64 * 16}, {0x10400, 8}};
+	struct vfio_area tail[2] = {{0x3e000, 0x1000}, {0x3f000, 0x1000}};
+	struct vfio_area huge[2] = {{0x20000, 0x10000}, {0x30000, 0x10000}};
+	struct vfio_area sparse = {0, 0x20000};
+	struct vfio_area wraps[2] = {{0x3000, UINT64_MAX}, {0x38000, 0x10}};
+	const uint64_t big = 0x10000;
+
+	/* 4 KiB pages: the spec keeps other registers off the table's 4 KiB, never moved */
+	CHECK(!vfio_traps_share_pages(0x40000, &bar, 1, igbvf, 2, PAGE));
+	CHECK(!vfio_traps_share_pages(0x40000, &bar, 1, nvme, 2, PAGE));
+	/* 64 KiB pages: the table's page also covers registers in its other 4 KiB blocks */
+	CHECK(vfio_traps_share_pages(0x40000, &bar, 1, igbvf, 2, big));
+	CHECK(vfio_traps_share_pages(0x40000, &bar, 1, nvme, 2, big));
+	CHECK(vfio_traps_share_pages(0x40000, &bar, 1, tail, 2, big));
+	/* table and PBA filling their 64 KiB pages: nothing else traps */
+	CHECK(!vfio_traps_share_pages(0x40000, &bar, 1, huge, 2, big));
+	/* the kernel does not let that page be mmap'd anyway: moving gains nothing */
+	CHECK(!vfio_traps_share_pages(0x40000, &sparse, 1, tail, 2, big));
+	CHECK(vfio_traps_share_pages(0x40000, &sparse, 1, igbvf, 2, big));
+	/* hostile or absent traps are ignored */
+	CHECK(!vfio_traps_share_pages(0x40000, &bar, 1, wraps, 1, big));
+	CHECK(!vfio_traps_share_pages(0x40000, &bar, 1, igbvf, 0, big));
+	CHECK(vfio_traps_share_pages(0x40000, &bar, 1, wraps + 1, 1, big));
+}
+
 int main(void)
 {
 	struct vfio_area whole = {0, 0x4000};
@@ -55,5 +85,6 @@ int main(void)
 	whole = (struct vfio_area){0, 0x1000};
 	traps[0] = (struct vfio_area){0, 0x1000};
 	CHECK(vfio_mmap_areas(0x1000, &whole, 1, traps, 1, PAGE, out) == 0);
+	share_cases();
 	return CHECK_DONE();
 }
