@@ -5,6 +5,8 @@
 # the conduit test) greps:
 #   PCI BDF VEN:DEV class=C parent=BDF driver=D  one line per PCI function
 #   BAR0-VEN:DEV=0x... IRQ-VEN:DEV=N irq=I  BAR 0's address, MSI/MSI-X vectors, INTx line
+#   IRQMODE-VEN:DEV=msi|msix|  BARS-VEN:DEV=0 3  the BARs that decode (index list)
+#   ROM-VEN:DEV=sha256 ROM-BYTES-VEN:DEV=N   the expansion ROM as sysfs reads it
 #   DRIVER-VEN:DEV=D  PARENT-VEN:DEV=BDF  PARENT-ID-VEN:DEV=VEN:DEV  PARENT-CLASS-VEN:DEV=C
 #   IGBVF-NETDEV= IGBVF-MAC= IGBVF-CARRIER=1|0 IGBVF-OPERSTATE=   (E1000E-... likewise)
 #   PING-IGBVF-ADDR=ok|failed  PING-E1000E-ADDR=ok|failed   for each L1 address ADDR
@@ -22,17 +24,26 @@ done
 
 # wait_for SECS COMMAND...: polls COMMAND every 0.2 s for up to SECS seconds.
 wait_for() {
-	n=$(($1 * 5))
+	wf_tries=$(($1 * 5)) # not n: callers loop with n
 	shift
-	while [ "$n" -gt 0 ]; do
+	while [ "$wf_tries" -gt 0 ]; do
 		"$@" && return 0
 		sleep 0.2
-		n=$((n - 1))
+		wf_tries=$((wf_tries - 1))
 	done
 	"$@"
 }
 
 ids() { echo "$(sed 's/^0x//' "$1/vendor"):$(sed 's/^0x//' "$1/device")"; }
+
+# report_rom DEV ID: the expansion ROM's hash and size, read the way L1 reads it.
+report_rom() {
+	[ -e "$1/rom" ] || return 0
+	echo 1 >"$1/rom"
+	echo "ROM-$2=$(sha256sum <"$1/rom" | cut -d' ' -f1)"
+	echo "ROM-BYTES-$2=$(wc -c <"$1/rom")"
+	echo 0 >"$1/rom"
+}
 
 report_pci() {
 	for dev in /sys/bus/pci/devices/*; do
@@ -44,6 +55,10 @@ report_pci() {
 		echo "PCI $bdf $id class=$(cat "$dev/class") parent=$parent driver=$drv"
 		echo "BAR0-$id=$(cut -d' ' -f1 "$dev/resource" | head -n 1)"
 		echo "IRQ-$id=$(find "$dev/msi_irqs" -mindepth 1 2>/dev/null | wc -l) irq=$(cat "$dev/irq")"
+		echo "IRQMODE-$id=$(cat "$dev"/msi_irqs/* 2>/dev/null | head -n 1)"
+		echo "BARS-$id=$(head -n 6 "$dev/resource" | grep -n -v '^0x0* ' | cut -d: -f1 |
+			while read -r n; do echo $((n - 1)); done | tr '\n' ' ' | sed 's/ $//')"
+		report_rom "$dev" "$id"
 		echo "DRIVER-$id=$drv"
 		echo "PARENT-$id=$parent"
 		if [ -e "$pdev/vendor" ]; then
@@ -62,6 +77,11 @@ netdev_of() {
 }
 
 has_carrier() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
+# Up, with its link-local address: before that, a ping finds no route.
+is_up() {
+	[ "$(cat "/sys/class/net/$1/operstate")" = up ] &&
+		ip -6 addr show dev "$1" scope link | grep -q inet6
+}
 
 # nic KEY DRIVER: brings the NIC up (IPv6 link-local at once, no DAD), waits for
 # carrier, reports it and pings every L1 address through it.
@@ -75,6 +95,7 @@ nic() {
 	echo 0 >"/proc/sys/net/ipv6/conf/$dev/accept_dad"
 	ip link set "$dev" up
 	wait_for 15 has_carrier "$dev"
+	wait_for 10 is_up "$dev"
 	echo "$key-NETDEV=$dev"
 	echo "$key-MAC=$(cat "/sys/class/net/$dev/address")"
 	echo "$key-CARRIER=$(cat "/sys/class/net/$dev/carrier" 2>/dev/null || echo 0)"
