@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #define VIRTIO_ID_BLOCK 2
@@ -47,6 +49,7 @@ static int blk_lock(struct blk *b)
 
 static int blk_open(struct blk *b, bool direct, struct stat *st)
 {
+	struct statfs fs;
 	int flags = (b->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
 
 	b->fd = open(b->path, flags);
@@ -65,6 +68,8 @@ static int blk_open(struct blk *b, bool direct, struct stat *st)
 		log_error("disk '%s' is not a regular file or a block device", b->path);
 		return -1;
 	}
+	b->in_memory = S_ISREG(st->st_mode) && !fstatfs(b->fd, &fs) &&
+		       (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
 	return blk_lock(b);
 }
 

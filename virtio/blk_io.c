@@ -5,6 +5,12 @@
  * and guest RAM directly (READV/WRITEV on iovecs pointing into the guest), never
  * through a copy.
  *
+ * A file in memory (tmpfs, ramfs) is the exception: io_uring cannot read or write it
+ * without blocking on kernels whose shmem lacks FMODE_NOWAIT (6.1 among them), so it
+ * hands every such operation to an io-wq worker, a thread hop each way for what is a
+ * memory copy. There the I/O thread copies with preadv/pwritev itself, and the
+ * request completes with the rest of its batch: one interrupt per batch.
+ *
  * Flushes are ordered here, not with IOSQE_IO_DRAIN: a drained FSYNC waits for every
  * earlier operation of the ring, the kick poll included, which never completes for
  * good. Instead each data request gets a sequence number, and a flush is submitted
@@ -40,6 +46,8 @@ struct blk_op {
 	struct blk_req *req;
 	uint64_t offset, len; /* fallocate range */
 	int mode;	      /* fallocate mode */
+	int res;	      /* a copy done in the I/O thread: its result */
+	struct blk_op *next;  /* ... waiting in blk_queue.copied */
 };
 
 struct blk_req {
@@ -68,9 +76,10 @@ struct blk_queue {
 	struct io_uring ring;
 	pthread_t thread;
 	struct blk_req *reqs;
-	struct blk_req *free;  /* linked through next */
-	struct blk_list data;  /* data requests under way, oldest first */
-	struct blk_list flush; /* flushes waiting for older data requests */
+	struct blk_req *free;		      /* linked through next */
+	struct blk_list data;		      /* data requests under way, oldest first */
+	struct blk_list flush;		      /* flushes waiting for older data requests */
+	struct blk_op *copied, **copied_tail; /* in-memory transfers done, oldest first */
 	uint64_t seq;
 	unsigned int inflight; /* operations under way, the kick and stop polls aside */
 	bool stopping, need_drain, starved, pushed, logged;
@@ -183,12 +192,38 @@ static void op_submit(struct blk_queue *bq, struct blk_req *r, struct blk_op *op
 	bq->inflight++;
 }
 
+/* A transfer of an in-memory file, done now; its completion runs in copies_done(). */
+static void rw_copy(struct blk_queue *bq, struct blk_req *r)
+{
+	struct blk_op *op = &r->op[0];
+	int fd = bq->blk->fd;
+	ssize_t n;
+
+	if (r->type == VIRTIO_BLK_T_IN)
+		n = preadv(fd, r->iov, (int)r->niov, (off_t)r->offset);
+	else
+		n = pwritev2(fd, r->iov, (int)r->niov, (off_t)r->offset,
+			     bq->writeback ? 0 : RWF_DSYNC);
+	op->req = r;
+	op->res = n < 0 ? -errno : (int)n;
+	op->next = NULL;
+	*bq->copied_tail = op;
+	bq->copied_tail = &op->next;
+	r->pending++;
+	bq->inflight++;
+}
+
 /* Without VIRTIO_BLK_F_FLUSH negotiated a completed write must be stable (§5.2.6.2). */
 static void rw_submit(struct blk_queue *bq, struct blk_req *r)
 {
-	struct io_uring_sqe *sqe = sqe_get(bq);
+	struct io_uring_sqe *sqe;
 	int fd = bq->blk->fd;
 
+	if (bq->blk->in_memory) {
+		rw_copy(bq, r);
+		return;
+	}
+	sqe = sqe_get(bq);
 	if (r->type == VIRTIO_BLK_T_IN) {
 		io_uring_prep_readv(sqe, fd, r->iov, r->niov, r->offset);
 	} else {
@@ -460,6 +495,19 @@ static void op_done(struct blk_queue *bq, struct blk_op *op, int res)
 	req_finish(bq, r);
 }
 
+/* Completes the in-memory transfers, and those their short transfers start. */
+static void copies_done(struct blk_queue *bq)
+{
+	struct blk_op *op;
+
+	while ((op = bq->copied)) {
+		bq->copied = op->next;
+		if (!bq->copied)
+			bq->copied_tail = &bq->copied;
+		op_done(bq, op, op->res);
+	}
+}
+
 static void blk_broken(struct blk_queue *bq)
 {
 	if (!__atomic_exchange_n(&bq->blk->broken, true, __ATOMIC_SEQ_CST))
@@ -568,6 +616,7 @@ static void *queue_thread(void *arg)
 	while (!bq->stopping || bq->inflight) {
 		if (bq->need_drain && !bq->stopping)
 			queue_drain(bq);
+		copies_done(bq);
 		queue_notify(bq);
 		ret = io_uring_submit_and_wait(&bq->ring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
@@ -598,6 +647,7 @@ static struct blk_queue *queue_alloc(struct blk *b, unsigned int index)
 	bq->blk = b;
 	bq->index = index;
 	bq->q = &b->dev.queue[index];
+	bq->copied_tail = &bq->copied;
 	bq->writeback = f & (1ULL << VIRTIO_BLK_F_FLUSH);
 	bq->discard = f & (1ULL << VIRTIO_BLK_F_DISCARD);
 	bq->write_zeroes = f & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);

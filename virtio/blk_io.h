@@ -23,6 +23,7 @@ struct blk {
 	char *path;
 	int fd;
 	bool readonly;
+	bool in_memory;	   /* on tmpfs or ramfs: data is copied by the I/O thread itself */
 	uint64_t capacity; /* 512-byte sectors */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config; /* as the driver reads it: little-endian */

@@ -2,6 +2,7 @@
 #include "tests/common/vq_driver.h"
 #include "tests/unit/check.h"
 #include "virtio/blk.h"
+#include "virtio/blk_io.h"
 
 #include <endian.h>
 #include <fcntl.h>
@@ -553,6 +554,24 @@ static void test_create_errors(void)
 		dev->ops->destroy(dev);
 }
 
+/* meson runs this test twice: TMPDIR on tmpfs (copies in the I/O thread) and on the
+ * build directory's file system (io_uring), and says which in CONDUIT_TEST_IN_MEMORY. */
+static void test_backend(void)
+{
+	const char *want = getenv("CONDUIT_TEST_IN_MEMORY");
+	struct blk_options o = {.path = path, .queues = 1};
+	struct virtio_dev *dev;
+
+	make_disk(DISK_SIZE);
+	dev = blk_create(&o, &ram);
+	CHECK(dev != NULL);
+	if (!dev)
+		return;
+	if (want)
+		CHECK(((struct blk *)dev)->in_memory == (*want == '1'));
+	dev->ops->destroy(dev);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -563,6 +582,7 @@ int main(void)
 	if (fd < 0 || guest_ram_create(&ram, RAM_SIZE, false))
 		return 1;
 	close(fd);
+	test_backend();
 	test_config();
 	test_disk();
 	test_write_through();
