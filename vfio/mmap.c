@@ -5,11 +5,6 @@ static uint64_t down(uint64_t v, uint64_t page)
 	return v & ~(page - 1);
 }
 
-static uint64_t up(uint64_t v, uint64_t page)
-{
-	return (v + page - 1) & ~(page - 1);
-}
-
 /* The first page-widened trap range overlapping [start, end); false if none. */
 static bool first_trap(uint64_t start, uint64_t end, const struct vfio_area *trap,
 		       unsigned int nr_trap, uint64_t page, uint64_t *ts, uint64_t *te)
@@ -18,7 +13,8 @@ static bool first_trap(uint64_t start, uint64_t end, const struct vfio_area *tra
 	unsigned int i;
 
 	for (i = 0; i < nr_trap; i++) {
-		uint64_t s = down(trap[i].off, page), e = up(trap[i].off + trap[i].len, page);
+		uint64_t s = down(trap[i].off, page),
+			 e = vfio_page_up(trap[i].off + trap[i].len, page);
 
 		if (!trap[i].len || e <= start || s >= end || (found && s >= *ts))
 			continue;
@@ -60,7 +56,7 @@ unsigned int vfio_mmap_areas(uint64_t region_size, const struct vfio_area *allow
 	unsigned int i, n = 0;
 
 	for (i = 0; i < nr_allowed; i++) {
-		uint64_t start = up(allowed[i].off, page);
+		uint64_t start = vfio_page_up(allowed[i].off, page);
 		uint64_t end = allowed[i].off + allowed[i].len;
 
 		if (allowed[i].off >= region_size || end < allowed[i].off)
@@ -86,7 +82,7 @@ static bool covered(uint64_t s, uint64_t e, const struct vfio_area *trap, unsign
 		moved = false;
 		for (i = 0; i < nr_trap; i++) {
 			uint64_t ts = down(trap[i].off, MSIX_ALIGN);
-			uint64_t te = up(trap[i].off + trap[i].len, MSIX_ALIGN);
+			uint64_t te = vfio_page_up(trap[i].off + trap[i].len, MSIX_ALIGN);
 
 			if (trap[i].len && ts <= s && s < te) {
 				s = te;
@@ -128,7 +124,7 @@ bool vfio_traps_share_pages(uint64_t region_size, const struct vfio_area *allowe
 		if (!trap[i].len || trap[i].off >= region_size ||
 		    trap[i].len > region_size - trap[i].off)
 			continue;
-		e = up(trap[i].off + trap[i].len, page);
+		e = vfio_page_up(trap[i].off + trap[i].len, page);
 		for (p = down(trap[i].off, page); p < e; p += page)
 			if (mappable(region_size, allowed, nr_allowed, p, page) &&
 			    !covered(p, p + page, trap, nr_trap))

@@ -15,6 +15,12 @@
 
 #define VFIO_MAX_AREAS 16
 
+/* v rounded up to a multiple of page (a power of two). */
+static inline uint64_t vfio_page_up(uint64_t v, uint64_t page)
+{
+	return (v + page - 1) & ~(page - 1);
+}
+
 struct vfio_area {
 	uint64_t off, len;
 };

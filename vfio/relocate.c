@@ -16,11 +16,6 @@
 
 #include <unistd.h>
 
-static uint64_t page_up(uint64_t v, uint64_t page)
-{
-	return (v + page - 1) & ~(page - 1);
-}
-
 static uint64_t pow2_up(uint64_t v)
 {
 	uint64_t p = 1;
@@ -31,15 +26,15 @@ static uint64_t pow2_up(uint64_t v)
 }
 
 /* The table's or PBA's host page holds other registers of the BAR it is in; *bar says
- * which BAR. */
+ * which BAR. Each BAR holding either is looked at once, with both traps it holds. */
 static bool pages_shared(const struct vfio_dev *v, struct vfio_area allowed[][VFIO_MAX_AREAS],
 			 const unsigned int *nr, uint64_t page, unsigned int *bar)
 {
 	const unsigned int bars[2] = {v->msix_table_bar, v->msix_pba_bar};
+	unsigned int i, b, n, nr_bars = bars[1] == bars[0] ? 1 : 2;
 	struct vfio_area traps[2];
-	unsigned int i, b, n;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < nr_bars; i++) {
 		b = bars[i];
 		n = 0;
 		if (v->msix_table_bar == b)
@@ -72,8 +67,8 @@ static int free_bar(const struct vfio_dev *v, const uint8_t *raw)
 /* Puts the table at offset 0 of BAR bar and the PBA on the page after it. */
 static void relocate(struct vfio_dev *v, unsigned int bar, uint64_t page)
 {
-	uint64_t table = page_up(v->msix_table.len, page);
-	uint64_t pba = page_up(v->msix_pba.len, page);
+	uint64_t table = vfio_page_up(v->msix_table.len, page);
+	uint64_t pba = vfio_page_up(v->msix_pba.len, page);
 	unsigned int cap = v->cfg.msix;
 
 	v->msix_relo_bar = (int)bar;

@@ -183,13 +183,19 @@ static void arm_kick(struct blk_queue *bq)
 	io_uring_sqe_set_data64(sqe, TAG_KICK);
 }
 
+/* Counts op as under way for request r, whichever way it runs. */
+static void op_start(struct blk_queue *bq, struct blk_req *r, struct blk_op *op)
+{
+	op->req = r;
+	r->pending++;
+	bq->inflight++;
+}
+
 static void op_submit(struct blk_queue *bq, struct blk_req *r, struct blk_op *op,
 		      struct io_uring_sqe *sqe)
 {
-	op->req = r;
+	op_start(bq, r, op);
 	io_uring_sqe_set_data(sqe, op);
-	r->pending++;
-	bq->inflight++;
 }
 
 /* A transfer of an in-memory file, done now; its completion runs in copies_done(). */
@@ -204,13 +210,11 @@ static void rw_copy(struct blk_queue *bq, struct blk_req *r)
 	else
 		n = pwritev2(fd, r->iov, (int)r->niov, (off_t)r->offset,
 			     bq->writeback ? 0 : RWF_DSYNC);
-	op->req = r;
+	op_start(bq, r, op);
 	op->res = n < 0 ? -errno : (int)n;
 	op->next = NULL;
 	*bq->copied_tail = op;
 	bq->copied_tail = &op->next;
-	r->pending++;
-	bq->inflight++;
 }
 
 /* Without VIRTIO_BLK_F_FLUSH negotiated a completed write must be stable (§5.2.6.2). */

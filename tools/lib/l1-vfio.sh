@@ -227,25 +227,22 @@ l1v_nvme_secondary() {
 	done <<<"$out"
 }
 
-# l1v_nvme_scid CTRL VFN: prints the secondary controller ID of VF number VFN (from 1).
-l1v_nvme_scid() {
-	local list scid vfn state
+# l1v_nvme_lookup CTRL KEY VALUE WANT: among l1v_nvme_secondary's lines, prints column
+# WANT of the one whose column KEY is VALUE (columns: 1 SCID, 2 VFN, 3 STATE).
+l1v_nvme_lookup() {
+	local list cols names=(SCID VFN STATE)
 	list=$(l1v_nvme_secondary "$1") || return 1
-	while read -r scid vfn state; do
-		[ "$vfn" = "$2" ] && echo "$scid" && return 0
+	while read -ra cols; do
+		[ "${cols[$2 - 1]}" = "$3" ] && echo "${cols[$4 - 1]}" && return 0
 	done <<<"$list"
-	l1v_err "'nvme list-secondary /dev/$1' names no secondary controller for VF $2"
+	l1v_err "'nvme list-secondary /dev/$1' lists no secondary controller with ${names[$2 - 1]} $3"
 }
 
-# l1v_nvme_state CTRL SCID: prints the secondary controller's state (Online/Offline).
-l1v_nvme_state() {
-	local list scid vfn state
-	list=$(l1v_nvme_secondary "$1") || return 1
-	while read -r scid vfn state; do
-		[ "$scid" = "$2" ] && echo "$state" && return 0
-	done <<<"$list"
-	l1v_err "'nvme list-secondary /dev/$1' has no secondary controller $2"
-}
+# l1v_nvme_scid CTRL VFN: the secondary controller ID of VF number VFN (from 1).
+l1v_nvme_scid() { l1v_nvme_lookup "$1" 2 "$2" 1; }
+
+# l1v_nvme_state CTRL SCID: the secondary controller's state (Online/Offline).
+l1v_nvme_state() { l1v_nvme_lookup "$1" 1 "$2" 3; }
 
 # l1v_nvme_virt CTRL ARGS...: one nvme virt-mgmt command, failing loudly.
 l1v_nvme_virt() {
