@@ -1,9 +1,10 @@
 #!/bin/sh
 # /test.sh of the block benchmark guests (tools/bench-blk, tools/bench-vfio): 4k random
-# reads at QD1 and QD32, direct I/O through io_uring, printing IOPS-QD<n>= and the
-# number of 4 KiB reads IOS-QD<n>= and the disk's interrupts meanwhile IRQS-QD<n>=. Kernel command line: conduit.dev=vda (default) or
-# conduit.dev=nvme (the first NVMe namespace, waited for); conduit.secs=N per test;
-# conduit.bench=none skips fio (the run that measures boot-only exits).
+# reads at QD1 and QD32, direct I/O through io_uring, printing IOPS-QD<n>=, the number
+# of 4 KiB reads IOS-QD<n>= and the disk's interrupts meanwhile IRQS-QD<n>=.
+# Kernel command line: conduit.dev=vda (default) or conduit.dev=nvme (the first NVMe
+# namespace, waited for); conduit.secs=N per test; conduit.bench=none skips fio (the
+# run that measures boot-only exits).
 secs=15 dev=vda
 # shellcheck disable=SC2013 # the command line is one line of words
 for arg in $(cat /proc/cmdline); do
