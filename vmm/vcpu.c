@@ -289,14 +289,17 @@ static void *vcpu_thread(void *arg)
 		stats_first_run();
 	while (!vm_is_exiting(v->vm)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				flight_record_intr(&v->flight, flight_now());
 				continue;
+			}
 			vm_request_exit(v->vm, EXIT_GUEST_CRASH, "KVM_RUN failed on vCPU %u: %s",
 					v->id, strerror(errno));
 			break;
 		}
 		v->exits++;
 		vcpu_handle_exit(v);
+		flight_record(&v->flight, v->run, flight_now());
 	}
 	return NULL;
 }
@@ -321,6 +324,13 @@ void vcpu_kick(struct vcpu *v)
 		return;
 	v->run->immediate_exit = 1;
 	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+/* After vcpu_join: KVM answers state queries only while the vCPU is not running. */
+void vcpu_dump_flight(const struct vcpu *v, uint64_t now)
+{
+	if (v->run)
+		flight_dump(&v->flight, v->fd, v->id, now);
 }
 
 void vcpu_join(struct vcpu *v)

@@ -18,6 +18,7 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id, const struct kvm
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
+void vcpu_dump_flight(const struct vcpu *v, uint64_t now);
 void vcpu_destroy(struct vcpu *v);
 void vcpu_signals_init(void);
 

@@ -305,6 +305,16 @@ static void vm_stop(struct vm *vm)
 		vcpu_join(&vm->vcpus[i]);
 }
 
+/* The flight recorder of every vCPU: what led up to a crash (vmm/flight.h). */
+static void vm_dump_flight(const struct vm *vm)
+{
+	uint64_t now = flight_now();
+	unsigned int i;
+
+	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		vcpu_dump_flight(&vm->vcpus[i], now);
+}
+
 static uint64_t vm_exits(const struct vm *vm)
 {
 	uint64_t n = 0;
@@ -385,6 +395,8 @@ int vm_run(const struct vm_options *opts)
 	vm_stop(&vm);
 	status = vm.exit_status;
 	log_info("%s", exit_message);
+	if (status == EXIT_GUEST_CRASH)
+		vm_dump_flight(&vm);
 	if (opts->stats)
 		stats_report(&vm.ram, vm_exits(&vm), vm.vfio.dma_mapped ? vm.vfio.map_seconds : -1);
 out:

@@ -6,6 +6,7 @@
 #include "pci/alloc.h"
 #include "pci/host.h"
 #include "vfio/container.h"
+#include "vmm/flight.h"
 #include "vmm/iobus.h"
 #include "vmm/kvm.h"
 #include "vmm/memory.h"
@@ -31,6 +32,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	uint64_t exits; /* returns from KVM_RUN that userspace handled (--stats) */
+	struct flight flight;
 };
 
 struct vm {
