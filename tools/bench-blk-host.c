@@ -363,7 +363,7 @@ int main(int argc, char **argv)
 		}
 		b.path = tmp;
 	}
-	if (stat(b.path, &st) || guest_ram_create(&b.ram, RAM_SIZE, false))
+	if (stat(b.path, &st) || guest_ram_create(&b.ram, RAM_SIZE, 0))
 		return 1;
 	b.sectors = (uint64_t)st.st_size / 512;
 	b.direct = !b.buffered && direct_works(b.path);

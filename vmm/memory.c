@@ -35,29 +35,44 @@ static int ram_memfd(uint64_t size, bool hugepages)
 	return fd;
 }
 
-int guest_ram_create(struct guest_ram *ram, uint64_t size, bool hugepages)
+/* Anonymous private memory (fd < 0), as QEMU and cloud-hypervisor give by default, or
+ * the memfd that shared=on and hugepages=on ask for. */
+static void *ram_map(int fd, uint64_t size, unsigned int flags)
 {
 	int mflags = MAP_SHARED | MAP_NORESERVE;
 
+	if (fd < 0)
+		return mmap(NULL, size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* Hugetlb memfds fail at fault time, not at mmap, when the pool is empty:
+	 * populate up front so a short pool is an error now, not a guest SIGBUS. */
+	if (flags & GUEST_RAM_HUGEPAGES)
+		mflags |= MAP_POPULATE;
+	return mmap(NULL, size, PROT_READ | PROT_WRITE, mflags, fd, 0);
+}
+
+int guest_ram_create(struct guest_ram *ram, uint64_t size, unsigned int flags)
+{
+	bool huge = flags & GUEST_RAM_HUGEPAGES;
+
 	memset(ram, 0, sizeof(*ram));
 	ram->fd = -1;
-	if (hugepages && size % HUGEPAGE_SIZE) {
+	if (huge && size % HUGEPAGE_SIZE) {
 		log_error("--memory with hugepages=on must be a multiple of 2M");
 		return -1;
 	}
-	ram->fd = ram_memfd(size, hugepages);
-	if (ram->fd < 0)
-		return -1;
-	/* Hugetlb memfds fail at fault time, not at mmap, when the pool is empty:
-	 * populate up front so a short pool is an error now, not a guest SIGBUS. */
-	if (hugepages)
-		mflags |= MAP_POPULATE;
-	ram->host = mmap(NULL, size, PROT_READ | PROT_WRITE, mflags, ram->fd, 0);
+	if (flags & (GUEST_RAM_SHARED | GUEST_RAM_HUGEPAGES)) {
+		ram->fd = ram_memfd(size, huge);
+		if (ram->fd < 0)
+			return -1;
+	}
+	ram->host = ram_map(ram->fd, size, flags);
 	if (ram->host == MAP_FAILED) {
 		log_error("cannot map %llu MiB of guest RAM (%s)%s",
 			  (unsigned long long)(size >> 20), strerror(errno),
-			  hugepages ? ": reserve 2M pages in /proc/sys/vm/nr_hugepages" : "");
-		close(ram->fd);
+			  huge ? ": reserve 2M pages in /proc/sys/vm/nr_hugepages" : "");
+		if (ram->fd >= 0)
+			close(ram->fd);
 		ram->host = NULL;
 		ram->fd = -1;
 		return -1;

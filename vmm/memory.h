@@ -1,4 +1,5 @@
-/* Guest RAM: one memfd split around the MMIO hole into two KVM memory slots. */
+/* Guest RAM: one mapping (anonymous, or a memfd) split around the MMIO hole into two
+ * KVM memory slots. */
 #ifndef CONDUIT_MEMORY_H
 #define CONDUIT_MEMORY_H
 
@@ -11,11 +12,14 @@ struct guest_ram {
 	uint64_t size;
 	uint64_t low_size;  /* bytes at GPA 0 */
 	uint64_t high_size; /* bytes at GPA 4 GiB */
-	int fd;
+	int fd;		    /* the memfd, or -1 for anonymous memory */
 };
 
+#define GUEST_RAM_HUGEPAGES 1U /* 2M hugetlb pages (a memfd) */
+#define GUEST_RAM_SHARED    2U /* a memfd mapped shared, not anonymous memory */
+
 void guest_ram_layout(uint64_t size, uint64_t *low_size, uint64_t *high_size);
-int guest_ram_create(struct guest_ram *ram, uint64_t size, bool hugepages);
+int guest_ram_create(struct guest_ram *ram, uint64_t size, unsigned int flags);
 int guest_ram_register(const struct guest_ram *ram, int vm_fd);
 void guest_ram_destroy(struct guest_ram *ram);
 void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len);

@@ -14,7 +14,7 @@ void options_usage(FILE *out)
 	      "  --initrd PATH          initial ramdisk\n"
 	      "  --cmdline STR          kernel command line (default: console=ttyS0)\n"
 	      "  --cpus N               number of vCPUs (default 1, at most 254)\n"
-	      "  --memory SIZE[,hugepages=on]\n"
+	      "  --memory SIZE[,hugepages=on][,shared=on]\n"
 	      "                         guest RAM with suffix K/M/G/T; a plain number is MiB\n"
 	      "                         (default 512M)\n"
 	      "  --serial stdio|none|file=PATH\n"
@@ -66,38 +66,6 @@ int options_parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = (uint64_t)v << shift;
 	return 0;
-}
-
-static int parse_memory(const char *arg, struct vm_options *opts)
-{
-	char buf[64];
-	char *comma;
-
-	if (strlen(arg) >= sizeof(buf))
-		goto bad;
-	strcpy(buf, arg);
-	comma = strchr(buf, ',');
-	if (comma) {
-		*comma = '\0';
-		if (!strcmp(comma + 1, "hugepages=on"))
-			opts->hugepages = true;
-		else if (strcmp(comma + 1, "hugepages=off"))
-			goto bad;
-	}
-	if (options_parse_size(buf, &opts->memory))
-		goto bad;
-	if (opts->memory < OPT_MIN_MEMORY || opts->memory > OPT_MAX_MEMORY) {
-		log_error("--memory %s is out of range: give between 32M and 1T", arg);
-		return -1;
-	}
-	if (opts->memory & ((1ULL << 20) - 1)) {
-		log_error("--memory %s is not a whole number of MiB: round it to M", arg);
-		return -1;
-	}
-	return 0;
-bad:
-	log_error("--memory '%s' is not a size: write e.g. 512M, 2G or 2G,hugepages=on", arg);
-	return -1;
 }
 
 static int parse_cpus(const char *arg, struct vm_options *opts)
@@ -180,6 +148,57 @@ static int parse_onoff(const char *opt, const char *key, const char *val, bool *
 		return -1;
 	}
 	return 0;
+}
+
+static int parse_memory_flags(char *cur, const char *arg, struct vm_options *opts)
+{
+	char *key, *val;
+
+	while (kv_next(&cur, &key, &val)) {
+		if (!strcmp(key, "hugepages")) {
+			if (parse_onoff("--memory", key, val, &opts->hugepages))
+				return -1;
+		} else if (!strcmp(key, "shared")) {
+			if (parse_onoff("--memory", key, val, &opts->shared_memory))
+				return -1;
+		} else {
+			log_error("--memory '%s': unknown setting '%s' (hugepages=on|off, "
+				  "shared=on|off)",
+				  arg, key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int parse_memory(const char *arg, struct vm_options *opts)
+{
+	char buf[64];
+	char *comma;
+
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	comma = strchr(buf, ',');
+	if (comma) {
+		*comma = '\0';
+		if (parse_memory_flags(comma + 1, arg, opts))
+			return -1;
+	}
+	if (options_parse_size(buf, &opts->memory))
+		goto bad;
+	if (opts->memory < OPT_MIN_MEMORY || opts->memory > OPT_MAX_MEMORY) {
+		log_error("--memory %s is out of range: give between 32M and 1T", arg);
+		return -1;
+	}
+	if (opts->memory & ((1ULL << 20) - 1)) {
+		log_error("--memory %s is not a whole number of MiB: round it to M", arg);
+		return -1;
+	}
+	return 0;
+bad:
+	log_error("--memory '%s' is not a size: write e.g. 512M, 2G or 2G,hugepages=on", arg);
+	return -1;
 }
 
 static int parse_count(const char *opt, const char *key, const char *val, unsigned int max,

@@ -55,6 +55,7 @@ struct vm_options {
 	unsigned int cpus;
 	uint64_t memory;
 	bool hugepages;
+	bool shared_memory; /* guest RAM in a memfd (MAP_SHARED), not anonymous */
 	enum serial_mode serial;
 	const char *serial_path;
 	bool stats; /* print startup time and VMM memory at exit */

@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t qsize;
 	uint8_t mode;
 
-	if (!ram.host && guest_ram_create(&ram, RAM_SIZE, false))
+	if (!ram.host && guest_ram_create(&ram, RAM_SIZE, 0))
 		abort();
 	if (size < 16)
 		return 0;

@@ -579,7 +579,7 @@ int main(void)
 
 	snprintf(path, sizeof(path), "%s/conduit-blk-XXXXXX", tmp);
 	fd = mkstemp(path);
-	if (fd < 0 || guest_ram_create(&ram, RAM_SIZE, false))
+	if (fd < 0 || guest_ram_create(&ram, RAM_SIZE, 0))
 		return 1;
 	close(fd);
 	test_backend();

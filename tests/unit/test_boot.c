@@ -45,7 +45,7 @@ static void test_zero_page(void)
 	memset(initrd, 0x5a, sizeof(initrd));
 	write_file(kernel_path, img, n);
 	write_file(initrd_path, initrd, sizeof(initrd));
-	CHECK(guest_ram_create(&ram, 64 << 20, false) == 0);
+	CHECK(guest_ram_create(&ram, 64 << 20, 0) == 0);
 	e820_build(&e820, ram.low_size, ram.high_size);
 	CHECK(boot_load_linux(&ram, &req) == 0);
 
@@ -98,7 +98,7 @@ static void test_refusals(void)
 
 	memset(longline, 'a', sizeof(longline) - 1);
 	longline[sizeof(longline) - 1] = 0;
-	CHECK(guest_ram_create(&ram, 64 << 20, false) == 0);
+	CHECK(guest_ram_create(&ram, 64 << 20, 0) == 0);
 	e820_build(&e820, ram.low_size, ram.high_size);
 
 	new_kernel_file(&(struct forge_opts){.relocatable = 1});

@@ -113,7 +113,7 @@ static void test_bad_chain(void)
 
 int main(void)
 {
-	if (guest_ram_create(&ram, RAM_SIZE, false))
+	if (guest_ram_create(&ram, RAM_SIZE, 0))
 		return 1;
 	test_fill(false);
 	test_fill(true);

@@ -281,7 +281,7 @@ static void test_chain_too_long(void)
 	struct virtqueue vq;
 	struct vqd d;
 
-	if (guest_ram_create(&big, 8ULL << 30, false))
+	if (guest_ram_create(&big, 8ULL << 30, 0))
 		return;
 	CHECK(vqd_init(&d, &big, RING, QSIZE, false) == 0);
 	CHECK(vq_init(&vq, &big, QSIZE, d.desc, d.avail, d.used, false, false) == 0);
@@ -402,7 +402,7 @@ static void test_event_idx_wrap(void)
 
 int main(void)
 {
-	if (guest_ram_create(&ram, RAM_SIZE, false))
+	if (guest_ram_create(&ram, RAM_SIZE, 0))
 		return 1;
 	test_init_checks();
 	test_direct_chain();
