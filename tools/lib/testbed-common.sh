@@ -8,9 +8,10 @@ TB_REPO=$(cd "$TB_LIB/../.." && pwd)
 TB_CACHE=${CONDUIT_CACHE:-$TB_REPO/.cache/testbed}
 
 # Modules L1 loads before running the command (TESTBED.md lists what each is for).
-# igbvf is extra: it lets a test use an igb VF from L1 itself.
+# igbvf is extra: it lets a test use an igb VF from L1 itself; virtio_blk serves
+# tools/testbed --disk.
 TB_L1_MODULES=(kvm-amd vfio-pci vfio_iommu_type1 9p 9pnet_virtio virtio_pci
-	igb igbvf e1000e nvme tun)
+	virtio_blk igb igbvf e1000e nvme tun)
 
 tb_die() {
 	echo "${0##*/}: $*" >&2
