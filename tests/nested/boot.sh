@@ -9,7 +9,7 @@ work=$(mktemp -d)
 kernel=$(guest_kernel)
 "$repo/tools/mkguest" --init "$repo/tests/nested/guest-init" --out "$work/initrd.gz"
 
-plan 11
+plan 13
 
 # A 2-vCPU, 256 MiB guest: it must see both CPUs, about 256 MiB and our command line.
 run_conduit "$work/poweroff" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 \
@@ -44,6 +44,11 @@ run_conduit "$work/crash" run --kernel "$work/crash.bzImage"
 check "triple-faulting guest exits 2" [ "$status" -eq 2 ]
 check "crash line names the reason" \
 	grep -q "conduit: guest crashed: triple fault (KVM_EXIT_SHUTDOWN) on vCPU 0" "$work/crash"
+# The flight recorder follows: the guest's one port write, then the shutdown exit.
+check "flight recorder shows the last port write" \
+	grep -q "conduit: vCPU 0:   [-+][0-9.]* s  pio out port 0x0080 size 1 data 0x42" "$work/crash"
+check "flight recorder ends with the shutdown" \
+	grep -q "conduit: vCPU 0:   [-+][0-9.]* s  shutdown (triple fault)" "$work/crash"
 
 rm -rf "$work"
 finish

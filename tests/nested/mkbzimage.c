@@ -1,7 +1,8 @@
 /*
- * Writes a minimal bzImage whose 64-bit entry point executes ud2 with no IDT: the
- * #UD cannot be delivered, nor the #GP/#DF that follow, so the CPU triple-faults.
- * The nested suite boots it to check that conduit reports a crashed guest.
+ * Writes a minimal bzImage whose 64-bit entry point writes 0x42 to port 0x80 (an exit
+ * the flight recorder must show) and executes ud2 with no IDT: the #UD cannot be
+ * delivered, nor the #GP/#DF that follow, so the CPU triple-faults. The nested suite
+ * boots it to check that conduit reports a crashed guest.
  */
 #include "tests/common/forge_bzimage.h"
 
@@ -9,7 +10,11 @@
 
 int main(int argc, char **argv)
 {
-	static const uint8_t ud2[] = {0x0f, 0x0b};
+	static const uint8_t ud2[] = {
+		0xb0, 0x42, /* mov al, 0x42 */
+		0xe6, 0x80, /* out 0x80, al */
+		0x0f, 0x0b, /* ud2 */
+	};
 	static uint8_t img[64 << 10];
 	size_t n = forge_bzimage(
 		img, sizeof(img),
