@@ -45,7 +45,12 @@ static void test_zero_page(void)
 	memset(initrd, 0x5a, sizeof(initrd));
 	write_file(kernel_path, img, n);
 	write_file(initrd_path, initrd, sizeof(initrd));
+	/* shared=on: a memfd backs the same layout; the boot path is the same */
+	CHECK(guest_ram_create(&ram, 64 << 20, GUEST_RAM_SHARED) == 0);
+	CHECK(ram.fd >= 0 && ram.size == 64 << 20);
+	guest_ram_destroy(&ram);
 	CHECK(guest_ram_create(&ram, 64 << 20, 0) == 0);
+	CHECK(ram.fd == -1); /* anonymous memory by default */
 	e820_build(&e820, ram.low_size, ram.high_size);
 	CHECK(boot_load_linux(&ram, &req) == 0);
 

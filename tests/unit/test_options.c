@@ -23,7 +23,7 @@ static void test_defaults(void)
 	CHECK(o.cpus == 1);
 	CHECK(o.memory == 512ULL << 20);
 	CHECK(o.serial == SERIAL_STDIO);
-	CHECK(!o.hugepages && !o.initrd && !o.stats);
+	CHECK(!o.hugepages && !o.shared_memory && !o.initrd && !o.stats);
 	CHECK(!strcmp(o.cmdline, "console=ttyS0"));
 }
 
@@ -32,7 +32,10 @@ static void test_values(void)
 	struct vm_options o;
 
 	CHECK(parse(&o, "--kernel=/k", "--cpus=4", "--memory", "2G,hugepages=on") == OPTIONS_OK);
-	CHECK(o.cpus == 4 && o.memory == 2ULL << 30 && o.hugepages);
+	CHECK(o.cpus == 4 && o.memory == 2ULL << 30 && o.hugepages && !o.shared_memory);
+	CHECK(parse(&o, "--kernel=/k", "--memory=1G,shared=on,hugepages=off", NULL, NULL) ==
+	      OPTIONS_OK);
+	CHECK(o.memory == 1ULL << 30 && o.shared_memory && !o.hugepages);
 	CHECK(parse(&o, "--kernel=/k", "--memory=1024", "--serial", "file=/tmp/x") == OPTIONS_OK);
 	CHECK(o.memory == 1ULL << 30 && o.serial == SERIAL_FILE &&
 	      !strcmp(o.serial_path, "/tmp/x"));
@@ -54,6 +57,8 @@ static void test_errors(void)
 	CHECK(parse(&o, "--kernel=/k", "--memory=2T", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--memory=lots", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--memory=1G,hugepages=maybe", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--memory=1G,shared", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--memory=1G,numa=0", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--memory=1000K", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--serial=tcp:1", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--bogus", NULL, NULL) == OPTIONS_ERROR);
