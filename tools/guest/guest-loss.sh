@@ -15,6 +15,10 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
+# What the guest was given, to compare VMMs: CPU flags, paravirtual features in use.
+echo "LOSS-CPUFLAGS=$(sed -n 's/^flags[^:]*: //p' /proc/cpuinfo | head -n1)"
+dmesg | grep -i 'kvm\|clocksource\|paravirt\|x2apic\|tsc' | sed 's/^/LOSS-DMESG: /'
+
 [ "$mem" -gt 0 ] && /memcheck "$mem" &
 checker=$!
 
@@ -32,7 +36,7 @@ fio_step() { # fio_step NAME FIO-ARGS...
 
 if [ "$io" = fio ]; then
 	[ -b /dev/vda ] || echo "LOSS-FIO-disk=fail (no /dev/vda)"
-	fio_step verify --rw=randwrite --iodepth=32 --size=32M --verify=crc32c \
+	fio_step verify --rw=randwrite --iodepth=32 --size=8M --verify=crc32c \
 		--verify_fatal=1 --do_verify=1
 	fio_step qd32 --rw=randread --iodepth=32 --runtime="$secs" --time_based
 	fio_step qd1 --rw=randread --iodepth=1 --runtime="$secs" --time_based
