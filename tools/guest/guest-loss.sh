@@ -28,6 +28,8 @@ fio_step() { # fio_step NAME FIO-ARGS...
 	if fio --name="$name" --filename=/dev/vda --ioengine=io_uring --direct=1 --bs=4k \
 		--output=/tmp/fio.out "$@"; then
 		echo "LOSS-FIO-$name=ok"
+		# fio's summary: "read: IOPS=1234, BW=..." (and "write: ..." for verify)
+		sed -n 's/^ *\([a-z]*\): IOPS=\([^,]*\),.*/LOSS-IOPS-'"$name"'-\1=\2/p' /tmp/fio.out
 	else
 		echo "LOSS-FIO-$name=fail"
 		sed 's/^/# /' /tmp/fio.out
@@ -46,4 +48,6 @@ if [ "$mem" -gt 0 ]; then
 	kill -TERM "$checker"
 	wait "$checker"
 fi
+# Interrupts the guest took, all CPUs and kinds (the load each run put on the testbed).
+echo "LOSS-IRQS=$(awk 'NR > 1 {for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; else break} END {print s + 0}' /proc/interrupts)"
 echo "LOSS-DONE"
