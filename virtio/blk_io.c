@@ -561,14 +561,17 @@ static void queue_notify(struct blk_queue *bq)
 {
 	static const uint64_t one = 1;
 	struct io_uring_sqe *sqe;
+	int fd;
 
 	if (!bq->pushed)
 		return;
 	bq->pushed = false;
-	if (bq->q->call_fd < 0 || !vq_should_notify(&bq->q->vq))
+	/* the driver may move the queue to another vector while it runs */
+	fd = __atomic_load_n(&bq->q->call_fd, __ATOMIC_ACQUIRE);
+	if (fd < 0 || !vq_should_notify(&bq->q->vq))
 		return;
 	sqe = sqe_get(bq);
-	io_uring_prep_write(sqe, bq->q->call_fd, &one, sizeof(one), 0);
+	io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
 	io_uring_sqe_set_data64(sqe, TAG_CALL);
 }
 

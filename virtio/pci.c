@@ -130,6 +130,12 @@ static void vp_reset(struct virtio_pci *vp)
 	}
 }
 
+/* The eventfd behind an MSI-X vector (an irqfd while unmasked), -1 for none. */
+static int vp_vector_fd(struct virtio_pci *vp, uint16_t vector)
+{
+	return vector == VIRTIO_MSI_NO_VECTOR ? -1 : msix_vector_fd(&vp->msix, vector);
+}
+
 static int vp_activate(struct virtio_pci *vp)
 {
 	struct virtio_dev *vdev = vp->vdev;
@@ -147,19 +153,47 @@ static int vp_activate(struct virtio_pci *vp)
 		if (vq_init(&vq->vq, vp->ram, c->size, c->desc, c->avail, c->used, event_idx,
 			    indirect))
 			return -1;
-		vq->call_fd = c->vector == VIRTIO_MSI_NO_VECTOR
-				      ? -1
-				      : msix_vector_fd(&vp->msix, c->vector);
+		vq->call_fd = vp_vector_fd(vp, c->vector);
 	}
 	return vdev->ops->activate(vdev);
 }
 
+/* Sets NEEDS_RESET (an atomic OR: an I/O thread may set it at the same time) and tells
+ * the driver through the config interrupt (§2.1.2). */
+static void vp_flag_reset(struct virtio_pci *vp, const char *why)
+{
+	uint64_t one = 1;
+	int fd = vp_vector_fd(vp, vp->config_vector);
+
+	if (__atomic_fetch_or(&vp->status, VIRTIO_CONFIG_S_NEEDS_RESET, __ATOMIC_SEQ_CST) &
+	    VIRTIO_CONFIG_S_NEEDS_RESET)
+		return; /* already flagged and said: a guest cannot flood the log */
+	__atomic_or_fetch(&vp->isr, VIRTIO_PCI_ISR_CONFIG, __ATOMIC_SEQ_CST);
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0)
+		log_warn("%s: cannot raise the config interrupt", vp->vdev->name);
+	log_warn("%s: device needs reset: %s", vp->vdev->name, why);
+}
+
+/*
+ * The driver sets status bits one step at a time and clears them only by a reset,
+ * writing 0 (§2.1.1, §3.1.1); NEEDS_RESET is the device's bit. A write that clears a bit
+ * already set is a driver error: it changes nothing and the device asks for a reset.
+ * Taken as it came, it would activate a running device a second time under its I/O
+ * threads, or renegotiate its features. Bits are only ever added, with an atomic OR, so
+ * a NEEDS_RESET an I/O thread sets meanwhile is never lost.
+ */
 static void vp_set_status(struct virtio_pci *vp, uint8_t status)
 {
-	uint8_t old = vp->status;
+	uint8_t old = __atomic_load_n(&vp->status, __ATOMIC_ACQUIRE) &
+		      (uint8_t)~VIRTIO_CONFIG_S_NEEDS_RESET;
 
 	if (status == 0) {
 		vp_reset(vp);
+		return;
+	}
+	status &= (uint8_t)~VIRTIO_CONFIG_S_NEEDS_RESET;
+	if (old & ~status) {
+		vp_flag_reset(vp, "the driver cleared status bits without a reset");
 		return;
 	}
 	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
@@ -168,30 +202,16 @@ static void vp_set_status(struct virtio_pci *vp, uint8_t status)
 		if (!(f & (1ULL << VIRTIO_F_VERSION_1)) || (f & ~device_features(vp)))
 			status &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
 	}
-	vp->status = status | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
+	__atomic_or_fetch(&vp->status, status, __ATOMIC_SEQ_CST);
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    vp_activate(vp)) {
-		log_warn("%s: cannot start the device with the rings the driver gave",
-			 vp->vdev->name);
-		vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	}
+	    vp_activate(vp))
+		vp_flag_reset(vp, "cannot start the device with the rings the driver gave");
 }
 
-/* Called by a backend that met a malformed chain: flag it and raise a config change. */
+/* Called by a backend that met a malformed chain. */
 static void vp_needs_reset(struct virtio_dev *vdev)
 {
-	struct virtio_pci *vp = vdev->transport;
-	uint64_t one = 1;
-	int fd;
-
-	__atomic_or_fetch(&vp->status, VIRTIO_CONFIG_S_NEEDS_RESET, __ATOMIC_SEQ_CST);
-	__atomic_or_fetch(&vp->isr, VIRTIO_PCI_ISR_CONFIG, __ATOMIC_SEQ_CST);
-	fd = vp->config_vector == VIRTIO_MSI_NO_VECTOR
-		     ? -1
-		     : msix_vector_fd(&vp->msix, vp->config_vector);
-	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0)
-		log_warn("%s: cannot raise the config interrupt", vdev->name);
-	log_warn("%s: device needs reset after a malformed request", vdev->name);
+	vp_flag_reset(vdev->transport, "a malformed request");
 }
 
 static uint64_t common_read(struct virtio_pci *vp, unsigned int off)
@@ -279,6 +299,11 @@ static void queue_write(struct virtio_pci *vp, unsigned int off, uint32_t v)
 		break;
 	case VIRTIO_PCI_COMMON_Q_MSIX:
 		c->vector = checked_vector(vp, v);
+		/* A running queue interrupts through the new vector from now on: its I/O
+		 * thread loads call_fd for every notification. */
+		if (live && vp->vdev->queue[vp->queue_sel].enabled)
+			__atomic_store_n(&vp->vdev->queue[vp->queue_sel].call_fd,
+					 vp_vector_fd(vp, c->vector), __ATOMIC_RELEASE);
 		break;
 	case VIRTIO_PCI_COMMON_Q_ENABLE:
 		vp->vdev->queue[vp->queue_sel].enabled = v == 1;

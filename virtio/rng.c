@@ -92,9 +92,11 @@ static bool rng_drain(struct rng *r, struct virtqueue *vq, bool *pushed)
 static void rng_notify(struct virtio_queue *q)
 {
 	uint64_t one = 1;
+	/* the driver may move the queue to another vector while it runs */
+	int fd = __atomic_load_n(&q->call_fd, __ATOMIC_ACQUIRE);
 
-	if (q->call_fd >= 0 && vq_should_notify(&q->vq) &&
-	    write(q->call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (fd >= 0 && vq_should_notify(&q->vq) && write(fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
 		log_warn("virtio-rng: cannot interrupt the guest: %s", strerror(errno));
 }
 
