@@ -51,6 +51,22 @@ static void *ram_map(int fd, uint64_t size, unsigned int flags)
 	return mmap(NULL, size, PROT_READ | PROT_WRITE, mflags, fd, 0);
 }
 
+/* Every page faulted in writable now, so that none changes under a running guest (the
+ * shared zero page a read left mapped replaced when a device first writes there). On
+ * kernels before 5.14 the pages are touched one by one. */
+static int ram_prefault(uint8_t *host, uint64_t size)
+{
+	uint64_t off;
+
+	if (!madvise(host, size, MADV_POPULATE_WRITE))
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	for (off = 0; off < size; off += 4096)
+		__atomic_store_n(&host[off], 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
 int guest_ram_create(struct guest_ram *ram, uint64_t size, unsigned int flags)
 {
 	bool huge = flags & GUEST_RAM_HUGEPAGES;
@@ -80,6 +96,13 @@ int guest_ram_create(struct guest_ram *ram, uint64_t size, unsigned int flags)
 	ram->size = size;
 	guest_ram_layout(size, &ram->low_size, &ram->high_size);
 	madvise(ram->host, size, MADV_DONTDUMP);
+	if ((flags & GUEST_RAM_PREFAULT) && ram_prefault(ram->host, size)) {
+		log_error("cannot prefault %llu MiB of guest RAM (%s): lower --memory or drop "
+			  "prefault=on",
+			  (unsigned long long)(size >> 20), strerror(errno));
+		guest_ram_destroy(ram);
+		return -1;
+	}
 	return 0;
 }
 

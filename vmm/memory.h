@@ -17,6 +17,7 @@ struct guest_ram {
 
 #define GUEST_RAM_HUGEPAGES 1U /* 2M hugetlb pages (a memfd) */
 #define GUEST_RAM_SHARED    2U /* a memfd mapped shared, not anonymous memory */
+#define GUEST_RAM_PREFAULT  4U /* every page allocated and mapped writable at start */
 
 void guest_ram_layout(uint64_t size, uint64_t *low_size, uint64_t *high_size);
 int guest_ram_create(struct guest_ram *ram, uint64_t size, unsigned int flags);

@@ -14,7 +14,7 @@ void options_usage(FILE *out)
 	      "  --initrd PATH          initial ramdisk\n"
 	      "  --cmdline STR          kernel command line (default: console=ttyS0)\n"
 	      "  --cpus N               number of vCPUs (default 1, at most 254)\n"
-	      "  --memory SIZE[,hugepages=on][,shared=on]\n"
+	      "  --memory SIZE[,hugepages=on][,shared=on][,prefault=on]\n"
 	      "                         guest RAM with suffix K/M/G/T; a plain number is MiB\n"
 	      "                         (default 512M)\n"
 	      "  --serial stdio|none|file=PATH\n"
@@ -161,9 +161,12 @@ static int parse_memory_flags(char *cur, const char *arg, struct vm_options *opt
 		} else if (!strcmp(key, "shared")) {
 			if (parse_onoff("--memory", key, val, &opts->shared_memory))
 				return -1;
+		} else if (!strcmp(key, "prefault")) {
+			if (parse_onoff("--memory", key, val, &opts->prefault))
+				return -1;
 		} else {
 			log_error("--memory '%s': unknown setting '%s' (hugepages=on|off, "
-				  "shared=on|off)",
+				  "shared=on|off, prefault=on|off)",
 				  arg, key);
 			return -1;
 		}

@@ -56,6 +56,7 @@ struct vm_options {
 	uint64_t memory;
 	bool hugepages;
 	bool shared_memory; /* guest RAM in a memfd (MAP_SHARED), not anonymous */
+	bool prefault;	    /* guest RAM allocated in full at start */
 	enum serial_mode serial;
 	const char *serial_path;
 	bool stats; /* print startup time and VMM memory at exit */

@@ -224,7 +224,8 @@ static int vm_setup(struct vm *vm)
 	}
 	if (guest_ram_create(&vm->ram, vm->opts->memory,
 			     (vm->opts->hugepages ? GUEST_RAM_HUGEPAGES : 0) |
-				     (vm->opts->shared_memory ? GUEST_RAM_SHARED : 0)))
+				     (vm->opts->shared_memory ? GUEST_RAM_SHARED : 0) |
+				     (vm->opts->prefault ? GUEST_RAM_PREFAULT : 0)))
 		return -1;
 	if (kvm_create_vm(&vm->kvm) || guest_ram_register(&vm->ram, vm->kvm.vm_fd))
 		return -1;

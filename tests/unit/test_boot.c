@@ -49,6 +49,9 @@ static void test_zero_page(void)
 	CHECK(guest_ram_create(&ram, 64 << 20, GUEST_RAM_SHARED) == 0);
 	CHECK(ram.fd >= 0 && ram.size == 64 << 20);
 	guest_ram_destroy(&ram);
+	CHECK(guest_ram_create(&ram, 64 << 20, GUEST_RAM_PREFAULT) == 0);
+	CHECK(ram.fd == -1 && ram.host[(64 << 20) - 1] == 0);
+	guest_ram_destroy(&ram);
 	CHECK(guest_ram_create(&ram, 64 << 20, 0) == 0);
 	CHECK(ram.fd == -1); /* anonymous memory by default */
 	e820_build(&e820, ram.low_size, ram.high_size);

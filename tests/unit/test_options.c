@@ -35,7 +35,9 @@ static void test_values(void)
 	CHECK(o.cpus == 4 && o.memory == 2ULL << 30 && o.hugepages && !o.shared_memory);
 	CHECK(parse(&o, "--kernel=/k", "--memory=1G,shared=on,hugepages=off", NULL, NULL) ==
 	      OPTIONS_OK);
-	CHECK(o.memory == 1ULL << 30 && o.shared_memory && !o.hugepages);
+	CHECK(o.memory == 1ULL << 30 && o.shared_memory && !o.hugepages && !o.prefault);
+	CHECK(parse(&o, "--kernel=/k", "--memory=1G,prefault=on", NULL, NULL) == OPTIONS_OK);
+	CHECK(o.prefault && !o.shared_memory);
 	CHECK(parse(&o, "--kernel=/k", "--memory=1024", "--serial", "file=/tmp/x") == OPTIONS_OK);
 	CHECK(o.memory == 1ULL << 30 && o.serial == SERIAL_FILE &&
 	      !strcmp(o.serial_path, "/tmp/x"));
