@@ -35,8 +35,8 @@ static int ram_memfd(uint64_t size, bool hugepages)
 	return fd;
 }
 
-/* Anonymous private memory (fd < 0), as QEMU and cloud-hypervisor give by default, or
- * the memfd that shared=on and hugepages=on ask for. */
+/* A memfd mapped shared (conduit's default, and what hugepages=on needs), or anonymous
+ * private memory (fd < 0) with shared=off, as QEMU and cloud-hypervisor give. */
 static void *ram_map(int fd, uint64_t size, unsigned int flags)
 {
 	int mflags = MAP_SHARED | MAP_NORESERVE;

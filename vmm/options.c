@@ -14,7 +14,7 @@ void options_usage(FILE *out)
 	      "  --initrd PATH          initial ramdisk\n"
 	      "  --cmdline STR          kernel command line (default: console=ttyS0)\n"
 	      "  --cpus N               number of vCPUs (default 1, at most 254)\n"
-	      "  --memory SIZE[,hugepages=on][,shared=on][,prefault=on]\n"
+	      "  --memory SIZE[,hugepages=on][,shared=off][,prefault=on]\n"
 	      "                         guest RAM with suffix K/M/G/T; a plain number is MiB\n"
 	      "                         (default 512M)\n"
 	      "  --serial stdio|none|file=PATH\n"
@@ -438,6 +438,8 @@ enum options_result options_parse(int argc, char **argv, struct vm_options *opts
 		.cmdline = "console=ttyS0",
 		.cpus = 1,
 		.memory = 512ULL << 20,
+		/* a memfd: in tools/guest-loss anonymous memory lost more guests (#15) */
+		.shared_memory = true,
 		.serial = SERIAL_STDIO,
 	};
 	optind = 0;

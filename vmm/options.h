@@ -55,7 +55,7 @@ struct vm_options {
 	unsigned int cpus;
 	uint64_t memory;
 	bool hugepages;
-	bool shared_memory; /* guest RAM in a memfd (MAP_SHARED), not anonymous */
+	bool shared_memory; /* guest RAM in a memfd (MAP_SHARED; default), or anonymous */
 	bool prefault;	    /* guest RAM allocated in full at start */
 	enum serial_mode serial;
 	const char *serial_path;

@@ -23,7 +23,7 @@ static void test_defaults(void)
 	CHECK(o.cpus == 1);
 	CHECK(o.memory == 512ULL << 20);
 	CHECK(o.serial == SERIAL_STDIO);
-	CHECK(!o.hugepages && !o.shared_memory && !o.initrd && !o.stats);
+	CHECK(!o.hugepages && o.shared_memory && !o.prefault && !o.initrd && !o.stats);
 	CHECK(!strcmp(o.cmdline, "console=ttyS0"));
 }
 
@@ -32,11 +32,12 @@ static void test_values(void)
 	struct vm_options o;
 
 	CHECK(parse(&o, "--kernel=/k", "--cpus=4", "--memory", "2G,hugepages=on") == OPTIONS_OK);
-	CHECK(o.cpus == 4 && o.memory == 2ULL << 30 && o.hugepages && !o.shared_memory);
+	CHECK(o.cpus == 4 && o.memory == 2ULL << 30 && o.hugepages);
 	CHECK(parse(&o, "--kernel=/k", "--memory=1G,shared=on,hugepages=off", NULL, NULL) ==
 	      OPTIONS_OK);
 	CHECK(o.memory == 1ULL << 30 && o.shared_memory && !o.hugepages && !o.prefault);
-	CHECK(parse(&o, "--kernel=/k", "--memory=1G,prefault=on", NULL, NULL) == OPTIONS_OK);
+	CHECK(parse(&o, "--kernel=/k", "--memory=1G,prefault=on,shared=off", NULL, NULL) ==
+	      OPTIONS_OK);
 	CHECK(o.prefault && !o.shared_memory);
 	CHECK(parse(&o, "--kernel=/k", "--memory=1024", "--serial", "file=/tmp/x") == OPTIONS_OK);
 	CHECK(o.memory == 1ULL << 30 && o.serial == SERIAL_FILE &&
