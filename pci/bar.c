@@ -136,8 +136,8 @@ static void bar_update(struct pci_dev *d, unsigned int bar)
 		iobus_unregister(iob, b->addr, b);
 	b->mapped = false;
 	if (decode && (b->read || b->write) && iobus_register(iob, &r)) {
-		log_warn("%s: BAR %u at 0x%llx overlaps another range; not decoding it", d->name,
-			 bar, (unsigned long long)addr);
+		log_guest_warn("%s: BAR %u at 0x%llx overlaps another range; not decoding it",
+			       d->name, bar, (unsigned long long)addr);
 		decode = false;
 	}
 	b->mapped = decode;

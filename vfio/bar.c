@@ -115,8 +115,8 @@ static void bar_write(struct pci_dev *d, unsigned int bar, uint64_t off, const u
 	    (int)bar == v->msix_relo_bar)
 		return; /* the PBA is read-only, the moved table's BAR has nothing else */
 	if (pwrite(v->fd, data, size, (off_t)(v->bar[bar].r.off + off)) != (ssize_t)size)
-		log_warn("vfio %s: write to BAR %u + 0x%llx failed", v->bdf, bar,
-			 (unsigned long long)off);
+		log_guest_warn("vfio %s: write to BAR %u + 0x%llx failed", v->bdf, bar,
+			       (unsigned long long)off);
 }
 
 /* The MSI-X table and PBA ranges inside this BAR, which must trap. */
@@ -243,6 +243,8 @@ int vfio_bars_init(struct vfio_dev *v, const uint8_t *raw, enum vfio_msix_reloca
 		if (vfio_region_info(v, VFIO_PCI_BAR0_REGION_INDEX + i, &v->bar[i].r, allowed[i],
 				     &nr[i]))
 			v->bar[i].r.size = 0;
+	if (v->has_msix && vfio_msix_check(v))
+		return -1;
 	if (v->has_msix)
 		vfio_msix_relocate(v, raw, relocate, allowed, nr);
 	for (i = 0; i < PCI_NUM_BARS; i++) {

@@ -76,7 +76,7 @@ static void intx_on(struct vfio_dev *v)
 	    set_irqs(v, VFIO_PCI_INTX_IRQ_INDEX,
 		     VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, 1,
 		     &v->intx_resample_fd)) {
-		log_warn("vfio %s: cannot enable INTx: %s", v->bdf, strerror(errno));
+		log_guest_warn("vfio %s: cannot enable INTx: %s", v->bdf, strerror(errno));
 		irqs_off(v, VFIO_PCI_INTX_IRQ_INDEX);
 		irqfd_deassign(v->irq, v->intx_fd, v->intx_gsi);
 		return;
@@ -112,8 +112,8 @@ static void msix_changed(void *opaque, bool enabled, unsigned int nr)
 		for (i = 0; i < nr && i < 2048; i++)
 			fds[i] = msix_vector_fd(&v->msix, i);
 		if (irqs_eventfds(v, VFIO_PCI_MSIX_IRQ_INDEX, fds, i))
-			log_warn("vfio %s: cannot enable %u MSI-X vectors: %s", v->bdf, i,
-				 strerror(errno));
+			log_guest_warn("vfio %s: cannot enable %u MSI-X vectors: %s", v->bdf, i,
+				       strerror(errno));
 		else
 			v->msix_on = true;
 	}
@@ -135,8 +135,8 @@ static void msi_changed(void *opaque, bool enabled, unsigned int nr)
 		for (i = 0; i < nr && i < MSI_MAX_VECTORS; i++)
 			fds[i] = msi_vector_fd(&v->msi, i);
 		if (irqs_eventfds(v, VFIO_PCI_MSI_IRQ_INDEX, fds, i))
-			log_warn("vfio %s: cannot enable %u MSI vectors: %s", v->bdf, i,
-				 strerror(errno));
+			log_guest_warn("vfio %s: cannot enable %u MSI vectors: %s", v->bdf, i,
+				       strerror(errno));
 		else
 			v->msi_count = i;
 	}

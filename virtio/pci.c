@@ -101,8 +101,9 @@ static void vp_bar_moved(struct pci_dev *d, unsigned int bar)
 		return;
 	for (q = 0; q < vp->vdev->nr_queues; q++)
 		if (ioeventfd(vp, q, d->bar[BAR_CFG].addr, true))
-			log_warn("%s: KVM_IOEVENTFD for queue %u failed (%s): kicks will exit",
-				 vp->vdev->name, q, strerror(errno));
+			log_guest_warn(
+				"%s: KVM_IOEVENTFD for queue %u failed (%s): kicks will exit",
+				vp->vdev->name, q, strerror(errno));
 	vp->notify_addr = d->bar[BAR_CFG].addr;
 }
 
@@ -170,8 +171,8 @@ static void vp_flag_reset(struct virtio_pci *vp, const char *why)
 		return; /* already flagged and said: a guest cannot flood the log */
 	__atomic_or_fetch(&vp->isr, VIRTIO_PCI_ISR_CONFIG, __ATOMIC_SEQ_CST);
 	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0)
-		log_warn("%s: cannot raise the config interrupt", vp->vdev->name);
-	log_warn("%s: device needs reset: %s", vp->vdev->name, why);
+		log_guest_warn("%s: cannot raise the config interrupt", vp->vdev->name);
+	log_guest_warn("%s: device needs reset: %s", vp->vdev->name, why);
 }
 
 /*
@@ -421,7 +422,7 @@ static void vp_bar_write(struct pci_dev *d, unsigned int bar, uint64_t off, cons
 		unsigned int q = (unsigned int)(off - NOTIFY_OFF) / NOTIFY_MULT;
 
 		if (write(vp->vdev->queue[q].kick_fd, &one, sizeof(one)) < 0)
-			log_warn("%s: cannot signal queue %u", vp->vdev->name, q);
+			log_guest_warn("%s: cannot signal queue %u", vp->vdev->name, q);
 	}
 	pthread_mutex_unlock(&vp->lock);
 }

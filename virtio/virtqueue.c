@@ -22,7 +22,7 @@ static int vq_fail(struct virtqueue *vq, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	vq->broken = true;
-	log_warn("virtqueue at 0x%llx: %s", (unsigned long long)vq->desc_addr, why);
+	log_guest_warn("virtqueue at 0x%llx: %s", (unsigned long long)vq->desc_addr, why);
 	return -1;
 }
 
@@ -55,8 +55,9 @@ static void *ring_map(const struct guest_ram *ram, const char *what, uint64_t gp
 	void *p = gpa % align ? NULL : guest_ram_ptr(ram, gpa, len);
 
 	if (!p)
-		log_warn("virtqueue %s at 0x%llx (%llu bytes) is misaligned or not in guest RAM",
-			 what, (unsigned long long)gpa, (unsigned long long)len);
+		log_guest_warn(
+			"virtqueue %s at 0x%llx (%llu bytes) is misaligned or not in guest RAM",
+			what, (unsigned long long)gpa, (unsigned long long)len);
 	return p;
 }
 
@@ -68,7 +69,8 @@ int vq_init(struct virtqueue *vq, const struct guest_ram *ram, uint16_t size, ui
 	memset(vq, 0, sizeof(*vq));
 	vq->broken = true;
 	if (size == 0 || size > VQ_MAX_SIZE || (size & (size - 1))) {
-		log_warn("virtqueue size %u is not a power of two up to %u", size, VQ_MAX_SIZE);
+		log_guest_warn("virtqueue size %u is not a power of two up to %u", size,
+			       VQ_MAX_SIZE);
 		return -1;
 	}
 	vq->desc = ring_map(ram, "descriptor table", desc, 16, 16ULL * size);

@@ -40,11 +40,12 @@ int memslot_map(struct memslots *s, uint64_t gpa, uint64_t size, void *host, boo
 	for (slot = MEMSLOT_FIRST; slot < s->limit && s->used[slot]; slot++)
 		;
 	if (slot == s->limit) {
-		log_warn("no free KVM memory slot for 0x%llx: that range will exit to userspace",
-			 (unsigned long long)gpa);
+		log_guest_warn(
+			"no free KVM memory slot for 0x%llx: that range will exit to userspace",
+			(unsigned long long)gpa);
 	} else if (slot_set(s, slot, gpa, size, host, readonly)) {
-		log_warn("KVM_SET_USER_MEMORY_REGION at 0x%llx (0x%llx bytes) failed: %s",
-			 (unsigned long long)gpa, (unsigned long long)size, strerror(errno));
+		log_guest_warn("KVM_SET_USER_MEMORY_REGION at 0x%llx (0x%llx bytes) failed: %s",
+			       (unsigned long long)gpa, (unsigned long long)size, strerror(errno));
 	} else {
 		s->used[slot] = true;
 		ret = (int)slot;

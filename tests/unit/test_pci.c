@@ -6,8 +6,11 @@
 #include "pci/port.h"
 #include "tests/unit/check.h"
 
+#include "vmm/log.h"
+
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int bar_reads;
 
@@ -202,6 +205,53 @@ static void test_decode(struct fabric *f)
 	CHECK(iobus_read(&f->mmio, a0, d, 4));
 }
 
+/* Lines fn(f) writes to stderr. */
+static unsigned int stderr_lines(void (*fn)(struct fabric *), struct fabric *f)
+{
+	FILE *t = tmpfile();
+	int saved = dup(2), c;
+	unsigned int n = 0;
+
+	if (!t || saved < 0 || dup2(fileno(t), 2) < 0)
+		return ~0U;
+	fn(f);
+	dup2(saved, 2);
+	close(saved);
+	rewind(t);
+	while ((c = fgetc(t)) != EOF)
+		n += c == '\n';
+	fclose(t);
+	return n;
+}
+
+/* A guest that enables a BAR over another range a thousand times. */
+static void overlap_flood(struct fabric *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < 1000; i++) {
+		wcfg16(f->ep, PCI_COMMAND, PCI_COMMAND_MEMORY);
+		wcfg16(f->ep, PCI_COMMAND, 0);
+	}
+}
+
+/* Each refused BAR is said, but a guest cannot flood the log with it (#8 defect 7). */
+static void test_overlap_log(struct fabric *f)
+{
+	struct io_region blocker = {
+		.base = pci_bar_addr(f->ep, 0), .len = 0x4000, .read = reset_rw};
+	unsigned int lines;
+
+	wcfg16(f->ep, PCI_COMMAND, 0);
+	CHECK(iobus_register(&f->mmio, &blocker) == 0);
+	lines = stderr_lines(overlap_flood, f);
+	CHECK(lines >= 1 && lines <= LOG_LIMIT_BURST);
+	CHECK(!f->ep->bar[0].mapped);
+	iobus_unregister(&f->mmio, blocker.base, NULL);
+	wcfg16(f->ep, PCI_COMMAND, PCI_COMMAND_MEMORY);
+	CHECK(f->ep->bar[0].mapped);
+}
+
 static uint32_t ecam32(struct fabric *f, unsigned int bus, unsigned int devfn, unsigned int reg)
 {
 	uint32_t v = 0;
@@ -238,6 +288,7 @@ int main(void)
 	build(&f);
 	test_topology(&f);
 	test_decode(&f);
+	test_overlap_log(&f);
 	test_config_mechanisms(&f);
 	pci_machine_destroy(&f.m);
 	iobus_destroy(&f.pio);
