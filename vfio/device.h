@@ -40,6 +40,7 @@ struct vfio_dev {
 	uint64_t rom_addr; /* where the ROM decodes, 0 when it does not */
 	int rom_slot;	   /* its read-only memory slot while it decodes, else -1 */
 	bool can_reset;
+	bool flr_pending; /* the config write under way initiates an FLR */
 
 	bool has_msix, has_msi;
 	struct msix msix;
@@ -66,6 +67,8 @@ int vfio_region_info(struct vfio_dev *v, uint32_t index, struct vfio_region *r,
 		     struct vfio_area *sparse, unsigned int *nr_sparse);
 enum pci_bar_type vfio_bar_type(const uint8_t *raw, unsigned int bar);
 int vfio_bars_init(struct vfio_dev *v, const uint8_t *raw, enum vfio_msix_relocate relocate);
+/* -1 and one error line if the MSI-X table or PBA is not inside a BAR the device has. */
+int vfio_msix_check(const struct vfio_dev *v);
 void vfio_msix_relocate(struct vfio_dev *v, const uint8_t *raw, enum vfio_msix_relocate mode,
 			struct vfio_area allowed[][VFIO_MAX_AREAS], const unsigned int *nr);
 void vfio_bar_moved(struct vfio_dev *v, unsigned int bar);

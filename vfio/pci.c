@@ -61,7 +61,9 @@ static void dev_config_write(struct pci_dev *d, unsigned int off, const uint8_t 
 	if (size > sizeof(buf))
 		return;
 	memcpy(buf, data, size);
-	if (flr_requested(v, off, data, size))
+	/* the FLR itself is VFIO_DEVICE_RESET, once the rest of the write is in */
+	v->flr_pending = flr_requested(v, off, data, size);
+	if (v->flr_pending)
 		buf[v->cfg.pcie + PCI_EXP_DEVCTL + 1 - off] &=
 			(uint8_t) ~(PCI_EXP_DEVCTL_BCR_FLR >> 8);
 	while (i < size) {
@@ -103,14 +105,12 @@ static void dev_reset(struct pci_dev *d)
 static void dev_config_written(struct pci_dev *d, unsigned int off, unsigned int size)
 {
 	struct vfio_dev *v = to_vfio(d);
-	uint8_t data[8] = {0};
 
-	if (size <= sizeof(data)) {
-		memcpy(data, d->cfg + off, size);
-		if (v->cfg.pcie && flr_requested(v, off, data, size)) {
-			dev_reset(d);
-			return;
-		}
+	if (v->flr_pending) {
+		v->flr_pending = false;
+		log_guest_info("vfio %s: function level reset by the guest", v->bdf);
+		dev_reset(d);
+		return;
 	}
 	pthread_mutex_lock(&v->lock);
 	if (v->has_msix)

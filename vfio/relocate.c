@@ -80,6 +80,35 @@ static void relocate(struct vfio_dev *v, unsigned int bar, uint64_t page)
 	pci_set32(&v->pci, cap + PCI_MSIX_PBA, (uint32_t)table | bar);
 }
 
+/* The table or PBA (what) lies inside an implemented BAR numbered 0-5 (BIR 6 and 7 are
+ * reserved, PCI Local Bus 3.0 §6.8.2.4-5); the device says it, and a device's word is
+ * checked like a guest's. */
+static int msix_area_check(const struct vfio_dev *v, const char *what, unsigned int bar,
+			   const struct vfio_area *a)
+{
+	uint64_t size = bar < PCI_NUM_BARS ? v->bar[bar].r.size : 0;
+
+	if (size && a->off <= size && a->len <= size - a->off)
+		return 0;
+	if (bar >= PCI_NUM_BARS)
+		log_error("vfio %s: its MSI-X %s is in BAR %u, a reserved number: the device "
+			  "is broken; assign another function",
+			  v->bdf, what, bar);
+	else
+		log_error("vfio %s: its MSI-X %s (0x%llx bytes at 0x%llx) is outside BAR %u "
+			  "(0x%llx bytes): the device is broken; assign another function",
+			  v->bdf, what, (unsigned long long)a->len, (unsigned long long)a->off, bar,
+			  (unsigned long long)size);
+	return -1;
+}
+
+int vfio_msix_check(const struct vfio_dev *v)
+{
+	if (msix_area_check(v, "table", v->msix_table_bar, &v->msix_table))
+		return -1;
+	return msix_area_check(v, "PBA", v->msix_pba_bar, &v->msix_pba);
+}
+
 /* Decides, before the BARs are mmap'd, where the guest finds the MSI-X table. */
 void vfio_msix_relocate(struct vfio_dev *v, const uint8_t *raw, enum vfio_msix_relocate mode,
 			struct vfio_area allowed[][VFIO_MAX_AREAS], const unsigned int *nr)

@@ -10,7 +10,7 @@
 #   DRIVER-VEN:DEV=D  PARENT-VEN:DEV=BDF  PARENT-ID-VEN:DEV=VEN:DEV  PARENT-CLASS-VEN:DEV=C
 #   IGBVF-NETDEV= IGBVF-MAC= IGBVF-CARRIER=1|0 IGBVF-OPERSTATE=   (E1000E-... likewise)
 #   PING-IGBVF-ADDR=ok|failed  PING-E1000E-ADDR=ok|failed   for each L1 address ADDR
-#   NVME-DEV=nvme0n1 NVME-BYTES=N  FIO-VERIFY=ok|failed|no-disk
+#   NVME-DEV=nvme0n1 NVME-BYTES=N  NVME-FLR=ok|failed  FIO-VERIFY=ok|failed|no-disk
 #   NVME-MARK-OLD=sha NVME-MARK=sha   1 MiB at 64 MiB before and after this boot wrote it
 #   VFIO-GUEST-DONE=1 VFIO-GUEST-UPTIME=seconds   at the end
 # Kernel command line: conduit.ping=ADDR[,ADDR...] IPv6 link-local addresses of L1 NICs
@@ -120,6 +120,21 @@ nvme_ns() {
 	return 1
 }
 
+ctrl_live() { [ "$(cat "$1/state" 2>/dev/null)" = live ]; }
+
+# nvme_flr NS: a Function Level Reset of the namespace's PCI function, as sysfs
+# "reset" does it with reset_method flr (Linux pcie_flr()); the driver brings the
+# controller back, and the fio after it shows the function works.
+nvme_flr() {
+	ctrl=/sys/block/$1/device
+	pdev=$(readlink -f "$ctrl/device")
+	if echo flr >"$pdev/reset_method" && echo 1 >"$pdev/reset" && wait_for 30 ctrl_live "$ctrl"; then
+		echo "NVME-FLR=ok"
+	else
+		echo "NVME-FLR=failed reset_method=$(cat "$pdev/reset_method" 2>/dev/null)"
+	fi
+}
+
 check_nvme() {
 	wait_for 30 nvme_ns >/dev/null
 	ns=$(nvme_ns) || {
@@ -129,6 +144,7 @@ check_nvme() {
 	}
 	echo "NVME-DEV=$ns"
 	echo "NVME-BYTES=$(($(cat "/sys/block/$ns/size") * 512))"
+	nvme_flr "$ns"
 	# A missing node would make fio and dd write a regular file and "pass".
 	if [ ! -b "/dev/$ns" ]; then
 		echo "FIO-VERIFY=no-disk"
