@@ -18,6 +18,7 @@
  */
 #include "virtio/blk_io.h"
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -38,6 +39,13 @@
 #define TAG_STOP 2
 #define TAG_CALL 3
 #define PENDING	 0xff /* a request status: not finished yet */
+
+/* The completion queue holds every operation that can be under way at once (the kick
+ * poll, stop poll and interrupt writes have the headroom): a guest that queues 256
+ * discards of 16 segments each waits for room instead of overflowing it. */
+#define CQ_ENTRIES   (8 * BLK_QUEUE_SIZE)
+#define CQ_HEADROOM  64
+#define MAX_INFLIGHT (CQ_ENTRIES - CQ_HEADROOM)
 
 struct blk_req;
 
@@ -82,7 +90,7 @@ struct blk_queue {
 	struct blk_op *copied, **copied_tail; /* in-memory transfers done, oldest first */
 	uint64_t seq;
 	unsigned int inflight; /* operations under way, the kick and stop polls aside */
-	bool stopping, need_drain, starved, pushed, logged;
+	bool stopping, need_drain, starved, pushed, logged, kick_armed;
 	bool writeback; /* VIRTIO_BLK_F_FLUSH negotiated */
 	bool discard, write_zeroes;
 };
@@ -152,6 +160,8 @@ static void iov_scatter(const struct iovec *iov, unsigned int n, const void *src
 	}
 }
 
+/* A free sqe; when the submission queue is full it is submitted first. NULL only if
+ * the kernel refused that submission: every caller copes with it. */
 static struct io_uring_sqe *sqe_get(struct blk_queue *bq)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&bq->ring);
@@ -168,8 +178,8 @@ static void io_error(struct blk_queue *bq, const char *what, int err)
 	if (bq->logged)
 		return;
 	bq->logged = true;
-	log_warn("disk '%s' queue %u: %s failed: %s (the guest sees an I/O error)", bq->blk->path,
-		 bq->index, what, strerror(err));
+	log_guest_warn("disk '%s' queue %u: %s failed: %s (the guest sees an I/O error)",
+		       bq->blk->path, bq->index, what, strerror(err));
 }
 
 /* A multishot poll: one completion per kick and nothing to re-arm. The eventfd is
@@ -179,6 +189,11 @@ static void arm_kick(struct blk_queue *bq)
 {
 	struct io_uring_sqe *sqe = sqe_get(bq);
 
+	/* without an sqe the thread loop tries again; drain meanwhile */
+	bq->kick_armed = sqe != NULL;
+	bq->need_drain = true;
+	if (!sqe)
+		return;
 	io_uring_prep_poll_multishot(sqe, bq->q->kick_fd, POLLIN);
 	io_uring_sqe_set_data64(sqe, TAG_KICK);
 }
@@ -198,10 +213,30 @@ static void op_submit(struct blk_queue *bq, struct blk_req *r, struct blk_op *op
 	io_uring_sqe_set_data(sqe, op);
 }
 
-/* A transfer of an in-memory file, done now; its completion runs in copies_done(). */
+/* An operation finished without io_uring: its completion runs in copies_done(). */
+static void op_done_now(struct blk_queue *bq, struct blk_req *r, struct blk_op *op, int res)
+{
+	op_start(bq, r, op);
+	op->res = res;
+	op->next = NULL;
+	*bq->copied_tail = op;
+	bq->copied_tail = &op->next;
+}
+
+/* The sqe for op of request r; without one (the kernel refused a submission) the
+ * operation fails now with EBUSY: an I/O error for the guest, never a crash. */
+static struct io_uring_sqe *op_sqe(struct blk_queue *bq, struct blk_req *r, struct blk_op *op)
+{
+	struct io_uring_sqe *sqe = sqe_get(bq);
+
+	if (!sqe)
+		op_done_now(bq, r, op, -EBUSY);
+	return sqe;
+}
+
+/* A transfer of an in-memory file, done now. */
 static void rw_copy(struct blk_queue *bq, struct blk_req *r)
 {
-	struct blk_op *op = &r->op[0];
 	int fd = bq->blk->fd;
 	ssize_t n;
 
@@ -210,11 +245,7 @@ static void rw_copy(struct blk_queue *bq, struct blk_req *r)
 	else
 		n = pwritev2(fd, r->iov, (int)r->niov, (off_t)r->offset,
 			     bq->writeback ? 0 : RWF_DSYNC);
-	op_start(bq, r, op);
-	op->res = n < 0 ? -errno : (int)n;
-	op->next = NULL;
-	*bq->copied_tail = op;
-	bq->copied_tail = &op->next;
+	op_done_now(bq, r, &r->op[0], n < 0 ? -errno : (int)n);
 }
 
 /* Without VIRTIO_BLK_F_FLUSH negotiated a completed write must be stable (§5.2.6.2). */
@@ -227,7 +258,9 @@ static void rw_submit(struct blk_queue *bq, struct blk_req *r)
 		rw_copy(bq, r);
 		return;
 	}
-	sqe = sqe_get(bq);
+	sqe = op_sqe(bq, r, &r->op[0]);
+	if (!sqe)
+		return;
 	if (r->type == VIRTIO_BLK_T_IN) {
 		io_uring_prep_readv(sqe, fd, r->iov, r->niov, r->offset);
 	} else {
@@ -239,8 +272,10 @@ static void rw_submit(struct blk_queue *bq, struct blk_req *r)
 
 static void fallocate_submit(struct blk_queue *bq, struct blk_req *r, struct blk_op *op)
 {
-	struct io_uring_sqe *sqe = sqe_get(bq);
+	struct io_uring_sqe *sqe = op_sqe(bq, r, op);
 
+	if (!sqe)
+		return;
 	io_uring_prep_fallocate(sqe, bq->blk->fd, op->mode, op->offset, op->len);
 	op_submit(bq, r, op, sqe);
 }
@@ -258,9 +293,12 @@ static void flush_issue(struct blk_queue *bq)
 
 	while (!bq->stopping && (f = bq->flush.head) &&
 	       (!bq->data.head || bq->data.head->seq > f->seq)) {
-		struct io_uring_sqe *sqe = sqe_get(bq);
+		struct io_uring_sqe *sqe;
 
 		list_unlink(&bq->flush, f);
+		sqe = op_sqe(bq, f, &f->op[0]);
+		if (!sqe)
+			continue;
 		io_uring_prep_fsync(sqe, bq->blk->fd, IORING_FSYNC_DATASYNC);
 		op_submit(bq, f, &f->op[0], sqe);
 	}
@@ -518,7 +556,8 @@ static void blk_broken(struct blk_queue *bq)
 		virtio_dev_needs_reset(&bq->blk->dev);
 }
 
-/* Pops until the ring is empty (true), or requests run out or the device broke. */
+/* Pops until the ring is empty (true), or requests or room for their operations run
+ * out, or the device broke. */
 static bool queue_pop_all(struct blk_queue *bq)
 {
 	struct blk_req *r;
@@ -528,7 +567,7 @@ static bool queue_pop_all(struct blk_queue *bq)
 		if (__atomic_load_n(&bq->blk->broken, __ATOMIC_RELAXED))
 			return false;
 		r = bq->free;
-		if (!r) {
+		if (!r || bq->inflight + BLK_MAX_DWZ_SEGS > MAX_INFLIGHT) {
 			bq->starved = true;
 			return false;
 		}
@@ -571,6 +610,11 @@ static void queue_notify(struct blk_queue *bq)
 	if (fd < 0 || !vq_should_notify(&bq->q->vq))
 		return;
 	sqe = sqe_get(bq);
+	if (!sqe) {
+		if (write(fd, &one, sizeof(one)) != sizeof(one))
+			io_error(bq, "interrupting the guest", errno);
+		return;
+	}
 	io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
 	io_uring_sqe_set_data64(sqe, TAG_CALL);
 }
@@ -611,16 +655,23 @@ static void queue_reap(struct blk_queue *bq)
 static void *queue_thread(void *arg)
 {
 	struct blk_queue *bq = arg;
-	struct io_uring_sqe *sqe = sqe_get(bq);
+	/* a new ring: its first sqe is always there */
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&bq->ring);
+	char name[16];
 	int ret;
+
+	snprintf(name, sizeof(name), "blk-q%u", bq->index);
+	sandbox_enter(SANDBOX_IO, name);
 
 	io_uring_prep_poll_add(sqe, bq->blk->stop_fd, POLLIN);
 	io_uring_sqe_set_data64(sqe, TAG_STOP);
+	/* arming drains too: the driver may have made buffers available before its
+	 * first kick */
 	arm_kick(bq);
-	/* the driver may have made buffers available before its first kick */
-	bq->need_drain = true;
 	/* stopping: no new requests, no more used entries, wait for what is under way */
 	while (!bq->stopping || bq->inflight) {
+		if (!bq->kick_armed && !bq->stopping)
+			arm_kick(bq);
 		if (bq->need_drain && !bq->stopping)
 			queue_drain(bq);
 		copies_done(bq);
@@ -673,15 +724,15 @@ static struct blk_queue *queue_alloc(struct blk *b, unsigned int index)
 
 struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
 {
+	struct io_uring_params params = {.flags = IORING_SETUP_CQSIZE, .cq_entries = CQ_ENTRIES};
 	struct blk_queue *bq = queue_alloc(b, index);
-	char name[16];
 	int err;
 
 	if (!bq) {
 		log_error("disk '%s': out of memory for queue %u", b->path, index);
 		return NULL;
 	}
-	err = io_uring_queue_init(2 * BLK_QUEUE_SIZE, &bq->ring, 0);
+	err = io_uring_queue_init_params(2 * BLK_QUEUE_SIZE, &bq->ring, &params);
 	if (err) {
 		log_error("disk '%s': cannot create an io_uring (%s)", b->path, strerror(-err));
 		free(bq->reqs);
@@ -694,8 +745,6 @@ struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
 		queue_free(bq);
 		return NULL;
 	}
-	snprintf(name, sizeof(name), "blk-q%u", index);
-	pthread_setname_np(bq->thread, name);
 	return bq;
 }
 

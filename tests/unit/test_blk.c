@@ -500,6 +500,39 @@ static void test_multiqueue(void)
 	disk_close(&k);
 }
 
+/* A full ring of discards with the most segments each, kicked at once: 4096 io_uring
+ * operations from one drain, more than the ring has entries for (#8 defect 6). */
+static void test_discard_flood(void)
+{
+	struct blk_options o = {.path = path};
+	struct virtio_blk_discard_write_zeroes *s;
+	unsigned int i, j, done = 0;
+	uint16_t head;
+	uint32_t len;
+	struct disk k;
+
+	make_disk(DISK_SIZE);
+	CHECK(disk_open(&k, &o, 1) == 0);
+	for (i = 0; i < BLK_QUEUE_SIZE; i++) {
+		struct io d = {VIRTIO_BLK_T_DISCARD, 0, DATA + 256 * i, 16 * BLK_MAX_DWZ_SEGS,
+			       false};
+
+		s = gp(d.data, d.len);
+		for (j = 0; j < BLK_MAX_DWZ_SEGS; j++)
+			s[j] = (struct virtio_blk_discard_write_zeroes){
+				.sector = htole64(i * BLK_MAX_DWZ_SEGS + j),
+				.num_sectors = htole32(1)};
+		CHECK(submit(&k.vqd[0], HDRS + 32 * i, &d, true) >= 0);
+	}
+	vqd_kick(&k.vqd[0]);
+	while (done < BLK_QUEUE_SIZE && vqd_wait_used(&k.vqd[0], &head, &len, WAIT_MS) == 1)
+		done++;
+	CHECK(done == BLK_QUEUE_SIZE);
+	for (i = 0; i < BLK_QUEUE_SIZE; i++)
+		CHECK(status_of(HDRS + 32 * i) == VIRTIO_BLK_S_OK);
+	disk_close(&k);
+}
+
 static void test_direct(void)
 {
 	struct blk_options o = {.path = path, .direct = true};
@@ -589,6 +622,7 @@ int main(void)
 	test_readonly();
 	test_bad_chain();
 	test_multiqueue();
+	test_discard_flood();
 	test_direct();
 	test_create_errors();
 	unlink(path);
