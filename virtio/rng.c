@@ -5,6 +5,7 @@
  */
 #include "virtio/rng.h"
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -97,7 +98,7 @@ static void rng_notify(struct virtio_queue *q)
 
 	if (fd >= 0 && vq_should_notify(&q->vq) && write(fd, &one, sizeof(one)) < 0 &&
 	    errno != EAGAIN)
-		log_warn("virtio-rng: cannot interrupt the guest: %s", strerror(errno));
+		log_guest_warn("virtio-rng: cannot interrupt the guest: %s", strerror(errno));
 }
 
 static void *rng_thread(void *arg)
@@ -109,6 +110,7 @@ static void *rng_thread(void *arg)
 	bool serving = true;
 	uint64_t v;
 
+	sandbox_enter(SANDBOX_IO, "rng");
 	for (;;) {
 		bool pushed = false;
 
@@ -178,7 +180,6 @@ static int rng_activate(struct virtio_dev *dev)
 		log_error("virtio-rng: cannot start its thread (%s)", strerror(err));
 		return -1;
 	}
-	pthread_setname_np(r->thread, "rng");
 	r->running = true;
 	return 0;
 }

@@ -33,6 +33,8 @@ void options_usage(FILE *out)
 	      "                         MSI-X table moves to a BAR of its own if its host\n"
 	      "                         page holds other registers (auto) or always (on)\n"
 	      "  --stats                at exit, print time to first KVM_RUN and VMM memory\n"
+	      "  --seccomp on|log|off   system call allowlists per thread (default on); log:\n"
+	      "                         forbidden calls are logged by the kernel, not stopped\n"
 	      "  --help                 this text\n"
 	      "On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A to the guest.\n",
 	      out);
@@ -360,6 +362,25 @@ static int parse_vfio(const char *arg, struct vm_options *opts)
 	return 0;
 }
 
+static int parse_seccomp(const char *arg, struct vm_options *opts)
+{
+	static const char *const modes[] = {
+		[SANDBOX_OFF] = "off",
+		[SANDBOX_ON] = "on",
+		[SANDBOX_LOG] = "log",
+	};
+	unsigned int m;
+
+	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		if (!strcmp(arg, modes[m])) {
+			opts->seccomp = (enum sandbox_mode)m;
+			return 0;
+		}
+	}
+	log_error("--seccomp '%s': write on, log or off", arg);
+	return -1;
+}
+
 enum {
 	OPT_KERNEL = 256,
 	OPT_INITRD,
@@ -372,6 +393,7 @@ enum {
 	OPT_DISK,
 	OPT_RNG,
 	OPT_VFIO,
+	OPT_SECCOMP,
 	OPT_HELP,
 };
 
@@ -387,6 +409,7 @@ static const struct option run_options[] = {
 	{"disk", required_argument, NULL, OPT_DISK},
 	{"rng", optional_argument, NULL, OPT_RNG},
 	{"vfio", required_argument, NULL, OPT_VFIO},
+	{"seccomp", required_argument, NULL, OPT_SECCOMP},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -420,6 +443,8 @@ static int parse_one(int opt, const char *arg, const char *word, struct vm_optio
 		return parse_rng(arg, opts);
 	case OPT_VFIO:
 		return parse_vfio(arg, opts);
+	case OPT_SECCOMP:
+		return parse_seccomp(arg, opts);
 	case ':':
 		log_error("option '%s' needs a value: see conduit run --help", word);
 		return -1;
@@ -441,6 +466,7 @@ enum options_result options_parse(int argc, char **argv, struct vm_options *opts
 		/* a memfd: in tools/guest-loss anonymous memory lost more guests (#15) */
 		.shared_memory = true,
 		.serial = SERIAL_STDIO,
+		.seccomp = SANDBOX_ON,
 	};
 	optind = 0;
 	opterr = 0;

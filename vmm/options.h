@@ -3,6 +3,7 @@
 #define CONDUIT_OPTIONS_H
 
 #include "vfio/pci.h"
+#include "vmm/sandbox.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,6 +61,7 @@ struct vm_options {
 	enum serial_mode serial;
 	const char *serial_path;
 	bool stats; /* print startup time and VMM memory at exit */
+	enum sandbox_mode seccomp;
 	struct port_opt port[OPT_MAX_PORTS];
 	unsigned int nr_ports;
 	struct disk_opt disk[OPT_MAX_DISKS];

@@ -2,10 +2,12 @@
 #include "vmm/boot.h"
 #include "vmm/cpuid.h"
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/stats.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -284,7 +286,10 @@ static void vcpu_handle_exit(struct vcpu *v)
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
+	char name[16];
 
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	sandbox_enter(SANDBOX_VCPU, name);
 	if (v->id == 0)
 		stats_first_run();
 	while (!vm_is_exiting(v->vm)) {

@@ -11,6 +11,7 @@
 #include "vmm/e820.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/stats.h"
 #include "vmm/topology.h"
 #include "vmm/vcpu.h"
@@ -295,6 +296,8 @@ static int vm_start(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_start(&vm->vcpus[i]))
 			return -1;
+	/* setup is done: from here on the main thread only waits, stops and tears down */
+	sandbox_enter(SANDBOX_MAIN, "conduit");
 	return 0;
 }
 
@@ -388,6 +391,8 @@ int vm_run(const struct vm_options *opts)
 		log_error("cannot create event descriptors: %s", strerror(errno));
 		goto out;
 	}
+	if (sandbox_init(opts->seccomp))
+		goto out;
 	if (vm_setup(&vm))
 		goto out;
 	if (vm_start(&vm)) {

@@ -135,6 +135,11 @@ guest_checks() {
 		"$(field "$log" IRQ-1b36:0010 | cut -d' ' -f1)" -ge 1 ]
 	check "$run: NVMe VF namespace is a 256 MiB block device" \
 		[ "$(field "$log" NVME-BYTES)" = 268435456 ]
+	check "$run: the guest's Function Level Reset of the NVMe VF completes" \
+		[ "$(field "$log" NVME-FLR)" = ok ]
+	[ "$vmm" = conduit ] &&
+		check "$run: ... and reaches the device as VFIO_DEVICE_RESET" \
+			grep -q "vfio $NVME_VF: function level reset by the guest" "$log"
 	check "$run: fio random write + crc32c verify on the NVMe VF" \
 		[ "$(field "$log" FIO-VERIFY)" = ok ]
 }
@@ -177,6 +182,15 @@ relocate_checks() {
 }
 
 # conduit only: SIGTERM mid-run, bad host state, the inventory.
+# all_filtered PID: every thread of PID in seccomp filter mode (Seccomp: 2), and at
+# least the main thread and two vCPUs.
+all_filtered() {
+	local modes
+	modes=$(cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^Seccomp:/ {print $2}')
+	echo "# threads' seccomp modes: $(echo "$modes" | tr '\n' ' ')"
+	[ "$(echo "$modes" | grep -c .)" -ge 3 ] && ! echo "$modes" | grep -qv '^2$'
+}
+
 conduit_checks() {
 	local pid i
 	check "VM 1: one posting line per function, naming why not (no AVIC under TCG)" \
@@ -192,6 +206,9 @@ conduit_checks() {
 		grep -q "^GUEST-HOLDING nvme=nvme" "$work/term" 2>/dev/null && break
 		sleep 0.5
 	done
+	# the default --seccomp on: every thread of a running VM is under a filter
+	check "a running VM's threads (main and vCPUs) are all seccomp-filtered" \
+		all_filtered "$(pgrep -x conduit)"
 	pkill -TERM -x conduit
 	wait "$pid"
 	status=$?

@@ -24,6 +24,7 @@ static void test_defaults(void)
 	CHECK(o.memory == 512ULL << 20);
 	CHECK(o.serial == SERIAL_STDIO);
 	CHECK(!o.hugepages && o.shared_memory && !o.prefault && !o.initrd && !o.stats);
+	CHECK(o.seccomp == SANDBOX_ON);
 	CHECK(!strcmp(o.cmdline, "console=ttyS0"));
 }
 
@@ -45,6 +46,10 @@ static void test_values(void)
 	CHECK(parse(&o, "--kernel=/k", "--serial=none", "--initrd=/i", "--cmdline=a b") ==
 	      OPTIONS_OK);
 	CHECK(o.serial == SERIAL_NONE && !strcmp(o.initrd, "/i") && !strcmp(o.cmdline, "a b"));
+	CHECK(parse(&o, "--kernel=/k", "--seccomp=log", NULL, NULL) == OPTIONS_OK);
+	CHECK(o.seccomp == SANDBOX_LOG);
+	CHECK(parse(&o, "--kernel=/k", "--seccomp", "off", NULL) == OPTIONS_OK);
+	CHECK(o.seccomp == SANDBOX_OFF);
 }
 
 static void test_errors(void)
@@ -64,6 +69,7 @@ static void test_errors(void)
 	CHECK(parse(&o, "--kernel=/k", "--memory=1G,numa=0", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--memory=1000K", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--serial=tcp:1", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--seccomp=strict", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--bogus", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "extra", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel", NULL, NULL, NULL) == OPTIONS_ERROR); /* missing value */
