@@ -2,8 +2,9 @@
  * The virtio-pci transport's device_status rules (virtio 1.2 §2.1, §3.1.1) with
  * virtio-rng behind it, driven through the common configuration registers as a driver
  * would: a driver may not clear status bits except by a reset, NEEDS_RESET survives
- * driver writes, and a queue's vector moved while the device runs takes effect. KVM is
- * a stub that accepts every ioctl; the eventfds are real.
+ * driver writes, and a queue's vector moved while the device runs takes effect; then a
+ * stress run where one thread kicks while another resets, re-initialises and moves
+ * vectors (#8). KVM is a stub that accepts every ioctl; the eventfds are real.
  */
 #include "tests/common/vq_driver.h"
 #include "tests/unit/check.h"
@@ -12,6 +13,7 @@
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -125,6 +127,92 @@ static void test_vector_moves(struct pci_dev *d, struct virtio_dev *dev)
 	vqd_destroy(&q);
 }
 
+/* The transport's side of driver_init() for rings a driver already laid out. */
+static void transport_init(struct pci_dev *d, const struct vqd *q, uint16_t vector)
+{
+	put(d, VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
+	put(d, VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
+	put(d, VIRTIO_PCI_COMMON_GF, 1, 4);
+	put(d, VIRTIO_PCI_COMMON_STATUS, 0x0b, 1);
+	put(d, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	put(d, VIRTIO_PCI_COMMON_Q_SIZE, q->size, 2);
+	put(d, VIRTIO_PCI_COMMON_Q_DESCLO, (uint32_t)q->desc, 4);
+	put(d, VIRTIO_PCI_COMMON_Q_AVAILLO, (uint32_t)q->avail, 4);
+	put(d, VIRTIO_PCI_COMMON_Q_USEDLO, (uint32_t)q->used, 4);
+	put(d, VIRTIO_PCI_COMMON_Q_MSIX, vector, 2);
+	put(d, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	put(d, VIRTIO_PCI_COMMON_STATUS, 0x0f, 1);
+}
+
+struct stress {
+	struct pci_dev *d;
+	struct vqd q;
+	volatile bool done;
+};
+
+/* The data path of a driver that ignores resets: makes buffers available whenever
+ * the used index lets it, and kicks, as fast as it can. */
+static void *stress_kicker(void *arg)
+{
+	struct stress *st = arg;
+	uint16_t *avail_idx = vqd_ptr(&st->q, st->q.avail + 2, 2);
+	uint16_t *ring = vqd_ptr(&st->q, st->q.avail + 4, 2 * st->q.size);
+	uint16_t *used_idx = vqd_ptr(&st->q, st->q.used + 2, 2);
+	uint16_t a, u;
+
+	while (!st->done) {
+		a = __atomic_load_n(avail_idx, __ATOMIC_ACQUIRE);
+		u = __atomic_load_n(used_idx, __ATOMIC_ACQUIRE);
+		if ((uint16_t)(a - u) < st->q.size) {
+			ring[a % st->q.size] = a % st->q.size;
+			__atomic_store_n(avail_idx, (uint16_t)(a + 1), __ATOMIC_RELEASE);
+		}
+		put(st->d, 0x3000, 0, 2); /* notify queue 0 */
+	}
+	return NULL;
+}
+
+/* Meanwhile the control path resets, re-initialises (sometimes wrongly), moves the
+ * queue's vector and switches MSI-X on and off; then a clean start must work. */
+static void test_stress(struct pci_dev *d)
+{
+	unsigned int msix = pci_cap_find(d, PCI_CAP_ID_MSIX), i;
+	uint8_t on[2] = {0, 0x80}, off[2] = {0, 0};
+	struct stress st = {.d = d};
+	uint16_t *used_idx;
+	pthread_t t;
+
+	CHECK(vqd_init(&st.q, &ram, RING, 64, false) == 0);
+	for (i = 0; i < 64; i++)
+		CHECK(vqd_add(&st.q, &(struct vqd_buf){DATA + 64 * i, 64, true}, 1, false) >= 0);
+	CHECK(pthread_create(&t, NULL, stress_kicker, &st) == 0);
+	for (i = 0; i < 400; i++) {
+		put(d, VIRTIO_PCI_COMMON_STATUS, 0, 1);
+		memset(vqd_ptr(&st.q, st.q.used, 4), 0, 4);
+		transport_init(d, &st.q, (uint16_t)(i % 3 == 2 ? VIRTIO_MSI_NO_VECTOR : i % 3));
+		pci_config_write(d, msix + 2, i % 2 ? off : on, 2);
+		put(d, VIRTIO_PCI_COMMON_Q_MSIX, i % 2, 2);
+		if (i % 7 == 0)
+			put(d, VIRTIO_PCI_COMMON_STATUS, 0x0b, 1); /* a driver error */
+	}
+	st.done = true;
+	pthread_join(t, NULL);
+	put(d, VIRTIO_PCI_COMMON_STATUS, 0, 1);
+	memset(vqd_ptr(&st.q, st.q.avail, 4), 0, 4);
+	used_idx = vqd_ptr(&st.q, st.q.used + 2, 2);
+	*used_idx = 0;
+	transport_init(d, &st.q, 0);
+	CHECK(status(d) == 0x0f);
+	*(uint16_t *)vqd_ptr(&st.q, st.q.avail + 4, 2) = 0;
+	__atomic_store_n((uint16_t *)vqd_ptr(&st.q, st.q.avail + 2, 2), 1, __ATOMIC_RELEASE);
+	put(d, 0x3000, 0, 2);
+	for (i = 0; i < 1000 && __atomic_load_n(used_idx, __ATOMIC_ACQUIRE) != 1; i++)
+		usleep(1000);
+	CHECK(*used_idx == 1);
+	put(d, VIRTIO_PCI_COMMON_STATUS, 0, 1);
+	vqd_destroy(&st.q);
+}
+
 int main(void)
 {
 	struct virtio_dev *dev;
@@ -142,6 +230,7 @@ int main(void)
 	test_no_clearing(d, dev);
 	test_needs_reset_kept(d, dev);
 	test_vector_moves(d, dev);
+	test_stress(d);
 	d->ops->destroy(d);
 	irq_router_destroy(&r);
 	guest_ram_destroy(&ram);
