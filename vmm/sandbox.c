@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_NR 512 /* x86-64 system call numbers stay below this */
@@ -132,6 +133,9 @@ int sandbox_init(enum sandbox_mode mode)
 	sandbox_mode = mode;
 	if (mode == SANDBOX_OFF)
 		return 0;
+	/* glibc loads the time zone the first time any time conversion runs (the RTC's
+	 * gmtime_r on a vCPU): load it now, while files may still be opened. */
+	tzset();
 	for (nr = 0; nr < MAX_NR; nr++)
 		call_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 	if (sigaction(SIGSYS, &sa, NULL)) {
