@@ -2,6 +2,7 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,9 +134,13 @@ int sandbox_init(enum sandbox_mode mode)
 	sandbox_mode = mode;
 	if (mode == SANDBOX_OFF)
 		return 0;
-	/* glibc loads the time zone the first time any time conversion runs (the RTC's
-	 * gmtime_r on a vCPU): load it now, while files may still be opened. */
+	/* glibc opens files the first time two things happen, maybe on a filtered thread:
+	 * any time conversion loads the time zone (the RTC's gmtime_r on a vCPU), and a
+	 * thread that needs a malloc arena of its own reads the CPUs online to size the
+	 * arena limit. Both are done now, while files may be opened: the zone loaded, the
+	 * limit set by glibc's own rule on 64-bit (8 arenas per CPU). */
 	tzset();
+	mallopt(M_ARENA_MAX, 8 * (int)sysconf(_SC_NPROCESSORS_ONLN));
 	for (nr = 0; nr < MAX_NR; nr++)
 		call_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 	if (sigaction(SIGSYS, &sa, NULL)) {
@@ -169,6 +174,11 @@ static int filter_load(enum sandbox_kind kind)
 		err = allow(ctx, vcpu_calls);
 	else if (!err)
 		err = allow(ctx, io_calls);
+	/* glibc may open a file on any thread the first time it needs one (free()
+	 * reads /proc/sys/vm/overcommit_memory before shrinking a thread's heap) and
+	 * copes when it cannot: a device thread's open fails, it does not end conduit */
+	if (!err && kind != SANDBOX_MAIN)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (!err)
 		err = seccomp_load(ctx);
 	seccomp_release(ctx);
