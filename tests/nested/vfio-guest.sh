@@ -122,11 +122,12 @@ nvme_ns() {
 
 ctrl_live() { [ "$(cat "$1/state" 2>/dev/null)" = live ]; }
 
-# nvme_flr NS: a Function Level Reset of the namespace's PCI function, as sysfs
+# nvme_flr: a Function Level Reset of the NVMe controller's PCI function, as sysfs
 # "reset" does it with reset_method flr (Linux pcie_flr()); the driver brings the
-# controller back, and the fio after it shows the function works.
+# controller back, and the fio after it shows the function works. (The block
+# device's parent is the NVMe subsystem, not the controller.)
 nvme_flr() {
-	ctrl=/sys/block/$1/device
+	ctrl=$(find /sys/class/nvme/ -mindepth 1 -maxdepth 1 | head -n 1)
 	pdev=$(readlink -f "$ctrl/device")
 	if echo flr >"$pdev/reset_method" && echo 1 >"$pdev/reset" && wait_for 30 ctrl_live "$ctrl"; then
 		echo "NVME-FLR=ok"
@@ -144,7 +145,7 @@ check_nvme() {
 	}
 	echo "NVME-DEV=$ns"
 	echo "NVME-BYTES=$(($(cat "/sys/block/$ns/size") * 512))"
-	nvme_flr "$ns"
+	nvme_flr
 	# A missing node would make fio and dd write a regular file and "pass".
 	if [ ! -b "/dev/$ns" ]; then
 		echo "FIO-VERIFY=no-disk"
