@@ -249,7 +249,7 @@ conduit_checks() {
 			assert d['$L1V_NVME_PF']['sriov']['num_vfs'] == 2" "$work/devices.json"
 }
 
-if [ "$vmm" = qemu ]; then plan 42; else plan 58; fi
+if [ "$vmm" = qemu ]; then plan 44; else plan 63; fi
 if [ "$vmm" = qemu ]; then boot "$work/vm1"; else boot "$work/vm1" --stats; fi
 guest_checks "$work/vm1" "VM 1"
 [ "$vmm" = conduit ] && conduit_checks
