@@ -80,17 +80,14 @@ static void op_run(struct fn *f, const struct fuzz_op *op)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct irq_router r;
-	static bool ready;
+	struct irq_router r;
 	struct fuzz_op op;
 	struct fn f = {0};
 
-	if (!ready) {
-		if (irq_router_init(&r, -1))
-			abort();
-		r.kvm_ioctl = accept_ioctl;
-		ready = true;
-	}
+	/* a router per input: GSIs are handed out for a VM's lifetime, never taken back */
+	if (irq_router_init(&r, -1))
+		abort();
+	r.kvm_ioctl = accept_ioctl;
 	pci_dev_init(&f.d, &fn_ops, "fuzz", 0x1af4, 0x1000, 0x020000, PCI_HEADER_TYPE_NORMAL);
 	f.d.priv = &f;
 	if (msi_init(&f.msi, &f.d, &r, MSI_VECTORS, true, true) ||
@@ -100,5 +97,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		op_run(&f, &op);
 	msi_destroy(&f.msi);
 	msix_destroy(&f.msix);
+	irq_router_destroy(&r);
 	return 0;
 }

@@ -121,11 +121,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fabric f;
 	struct fuzz_op op;
 
-	if (!ram.host) {
-		if (guest_ram_create(&ram, RAM_SIZE, 0) || irq_router_init(&router, -1))
-			abort();
-		router.kvm_ioctl = accept_ioctl;
-	}
+	if (!ram.host && guest_ram_create(&ram, RAM_SIZE, 0))
+		abort();
+	/* a router per input: GSIs are handed out for a VM's lifetime, never taken back */
+	if (irq_router_init(&router, -1))
+		abort();
+	router.kvm_ioctl = accept_ioctl;
 	memset(&f, 0, sizeof(f));
 	build(&f);
 	while (fuzz_op_next(&data, &size, &op))
@@ -133,5 +134,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pci_machine_destroy(&f.m);
 	iobus_destroy(&f.pio);
 	iobus_destroy(&f.mmio);
+	irq_router_destroy(&router);
 	return 0;
 }

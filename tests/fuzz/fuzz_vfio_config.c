@@ -138,11 +138,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned int cfg_size, i;
 
-	if (!router.kvm_ioctl) {
-		if (irq_router_init(&router, -1))
-			abort();
-		router.kvm_ioctl = accept_ioctl;
-	}
 	if (size < 7)
 		return 0;
 	cfg_size = data[0] & 1 ? PCI_CFG_SIZE : PCI_CFG_SPACE_SIZE;
@@ -153,6 +148,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 7;
 	if (size < cfg_size)
 		return 0;
+	/* a router per input: GSIs are handed out for a VM's lifetime, never taken back */
+	if (irq_router_init(&router, -1))
+		abort();
+	router.kvm_ioctl = accept_ioctl;
 	pci_dev_init(&v.pci, &dev_ops, "fuzz", 0, 0, 0, 0);
 	vfio_cfg_build(&v.cfg, &v.pci, data, cfg_size);
 	std_chain_check(&v.pci);
@@ -164,5 +163,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		msi_destroy(&v.msi);
 	if (v.has_msix)
 		msix_destroy(&v.msix);
+	irq_router_destroy(&router);
 	return 0;
 }

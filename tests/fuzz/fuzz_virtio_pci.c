@@ -76,13 +76,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pci_dev *d;
 	uint8_t zero = 0;
 
-	if (!ram.host) {
-		if (guest_ram_create(&ram, RAM_SIZE, 0) || irq_router_init(&router, -1))
-			abort();
-		router.kvm_ioctl = accept_ioctl;
-	}
 	if (size < 1)
 		return 0;
+	if (!ram.host && guest_ram_create(&ram, RAM_SIZE, 0))
+		abort();
+	/* a router per input: GSIs are handed out for a VM's lifetime, never taken back */
+	if (irq_router_init(&router, -1))
+		abort();
+	router.kvm_ioctl = accept_ioctl;
 	memset(ram.host, 0, RAM_SIZE);
 	vdev = device(data[0]);
 	d = vdev ? virtio_pci_create(vdev, &router, &ram) : NULL;
@@ -95,5 +96,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a reset stops the device's threads before it goes */
 	d->bar[0].write(d, 0, VIRTIO_PCI_COMMON_STATUS, &zero, 1);
 	d->ops->destroy(d);
+	irq_router_destroy(&router);
 	return 0;
 }
