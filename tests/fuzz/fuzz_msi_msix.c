@@ -22,12 +22,6 @@ struct fn {
 	struct msix msix;
 };
 
-static int accept_ioctl(int fd, unsigned long req, void *arg)
-{
-	(void)fd, (void)req, (void)arg;
-	return 0;
-}
-
 static void fn_config_written(struct pci_dev *d, unsigned int off, unsigned int size)
 {
 	struct fn *f = d->priv;
@@ -84,10 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_op op;
 	struct fn f = {0};
 
-	/* a router per input: GSIs are handed out for a VM's lifetime, never taken back */
-	if (irq_router_init(&r, -1))
-		abort();
-	r.kvm_ioctl = accept_ioctl;
+	fuzz_router_init(&r);
 	pci_dev_init(&f.d, &fn_ops, "fuzz", 0x1af4, 0x1000, 0x020000, PCI_HEADER_TYPE_NORMAL);
 	f.d.priv = &f;
 	if (msi_init(&f.msi, &f.d, &r, MSI_VECTORS, true, true) ||

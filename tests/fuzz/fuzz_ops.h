@@ -7,9 +7,12 @@
 #ifndef CONDUIT_FUZZ_OPS_H
 #define CONDUIT_FUZZ_OPS_H
 
+#include "irq/router.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,6 +41,21 @@ static inline bool fuzz_op_next(const uint8_t **p, size_t *left, struct fuzz_op 
 	*p += 8;
 	*left -= 8;
 	return true;
+}
+
+static inline int fuzz_kvm_accept(int fd, unsigned long req, void *arg)
+{
+	(void)fd, (void)req, (void)arg;
+	return 0;
+}
+
+/* A router per input whose KVM accepts every routing and irqfd change: GSIs are
+ * handed out for a VM's lifetime, never taken back. */
+static inline void fuzz_router_init(struct irq_router *r)
+{
+	if (irq_router_init(r, -1))
+		abort();
+	r->kvm_ioctl = fuzz_kvm_accept;
 }
 
 #endif

@@ -35,12 +35,6 @@ static struct guest_ram ram;
 static struct irq_router router;
 static struct io_region reset_reg;
 
-static int accept_ioctl(int fd, unsigned long req, void *arg)
-{
-	(void)fd, (void)req, (void)arg;
-	return 0;
-}
-
 static void reset_rw(void *o, uint64_t off, uint8_t *data, unsigned int size)
 {
 	(void)o, (void)off;
@@ -123,10 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!ram.host && guest_ram_create(&ram, RAM_SIZE, 0))
 		abort();
-	/* a router per input: GSIs are handed out for a VM's lifetime, never taken back */
-	if (irq_router_init(&router, -1))
-		abort();
-	router.kvm_ioctl = accept_ioctl;
+	fuzz_router_init(&router);
 	memset(&f, 0, sizeof(f));
 	build(&f);
 	while (fuzz_op_next(&data, &size, &op))

@@ -19,12 +19,6 @@
 static struct vfio_dev v;
 static struct irq_router router;
 
-static int accept_ioctl(int fd, unsigned long req, void *arg)
-{
-	(void)fd, (void)req, (void)arg;
-	return 0;
-}
-
 static void dev_config_written(struct pci_dev *d, unsigned int off, unsigned int size)
 {
 	(void)d;
@@ -148,10 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 7;
 	if (size < cfg_size)
 		return 0;
-	/* a router per input: GSIs are handed out for a VM's lifetime, never taken back */
-	if (irq_router_init(&router, -1))
-		abort();
-	router.kvm_ioctl = accept_ioctl;
+	fuzz_router_init(&router);
 	pci_dev_init(&v.pci, &dev_ops, "fuzz", 0, 0, 0, 0);
 	vfio_cfg_build(&v.cfg, &v.pci, data, cfg_size);
 	std_chain_check(&v.pci);

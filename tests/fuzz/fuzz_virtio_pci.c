@@ -22,12 +22,6 @@
 static struct guest_ram ram;
 static struct irq_router router;
 
-static int accept_ioctl(int fd, unsigned long req, void *arg)
-{
-	(void)fd, (void)req, (void)arg;
-	return 0;
-}
-
 static void bar_access(struct pci_dev *d, unsigned int bar, uint64_t off, const struct fuzz_op *op,
 		       bool write)
 {
@@ -80,10 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!ram.host && guest_ram_create(&ram, RAM_SIZE, 0))
 		abort();
-	/* a router per input: GSIs are handed out for a VM's lifetime, never taken back */
-	if (irq_router_init(&router, -1))
-		abort();
-	router.kvm_ioctl = accept_ioctl;
+	fuzz_router_init(&router);
 	memset(ram.host, 0, RAM_SIZE);
 	vdev = device(data[0]);
 	d = vdev ? virtio_pci_create(vdev, &router, &ram) : NULL;
