@@ -12,7 +12,7 @@ kernel=$(guest_kernel)
 plan 13
 
 # A 2-vCPU, 256 MiB guest: it must see both CPUs, about 256 MiB and our command line.
-run_conduit "$work/poweroff" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 \
+run_guest "$work/poweroff" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 \
 	--memory 256M --cmdline "console=ttyS0 quiet conduit.end=poweroff" --stats
 check "power-off exits 0" [ "$status" -eq 0 ]
 check "guest sees 2 vCPUs" [ "$(field "$work/poweroff" GUEST-CPUS)" = 2 ]
@@ -33,7 +33,7 @@ for how in acpi kbd; do
 	acpi) args="" want="reset control register" ;;
 	kbd) args="reboot=k" want="8042 keyboard controller reset" ;;
 	esac
-	run_conduit "$work/reboot-$how" run --kernel "$kernel" --initrd "$work/initrd.gz" \
+	run_guest "$work/reboot-$how" run --kernel "$kernel" --initrd "$work/initrd.gz" \
 		--cmdline "console=ttyS0 quiet conduit.end=reboot $args"
 	check "reboot via $how exits 0 ($want)" ended_with "$work/reboot-$how" 0 "$want"
 done

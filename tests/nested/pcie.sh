@@ -18,12 +18,12 @@ head -c 16M /dev/urandom >"$work/ro.img"
 ro_sum=$(sha256sum <"$work/ro.img")
 
 run_phase() { # run_phase PHASE LOG
-	run_conduit "$2" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 --memory 768M \
+	run_guest "$2" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 --memory 768M \
 		--pcie root-port,id=rp1 --pcie root-port,id=rp2 --pcie root-port,id=rp3 \
 		--pcie switch,id=sw,bus=rp2,ports=2 \
 		--disk "path=$work/disk.img,bus=rp1,queues=2" --rng=bus=sw.0 \
 		--disk "path=$work/ro.img,readonly=on,bus=sw.1" --disk "path=$work/fs.img,bus=rp3" \
-		--cmdline "console=ttyS0 quiet conduit.phase=$1 $2"
+		--cmdline "console=ttyS0 quiet conduit.phase=$1"
 }
 
 plan 16

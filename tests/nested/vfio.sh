@@ -90,11 +90,7 @@ boot() {
 	fi
 	timeout 600 "${cmd[@]}" </dev/null 2>&1 | stdbuf -oL tr -d '\r' >"$log"
 	status=${PIPESTATUS[0]}
-	# The testbed now and then kills an L2 guest with a triple fault under load (README,
-	# "The testbed"): such a boot is said, kept, and run once more.
-	if [ "$status" -eq 2 ] && grep -q 'guest crashed: triple fault' "$log" && [ -z "${retried:-}" ]; then
-		echo "# ${log##*/}: the guest died of a triple fault; booting it once more"
-		mv "$log" "$log.crashed"
+	if [ -z "${retried:-}" ] && testbed_killed "$log"; then
 		retried=1 boot "$log" "$@"
 		return
 	fi
