@@ -1,6 +1,5 @@
 #include "iommu/dma.h"
-#include "vmm/layout.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -105,7 +104,7 @@ int dma_map_guest_ram(int container_fd, const struct guest_ram *ram, double *sec
 	int ret = map_one(container_fd, 0, ram->low_size, ram->host, r, nr);
 
 	if (!ret && ram->high_size) {
-		ret = map_one(container_fd, HIGH_RAM_ADDR, ram->high_size,
+		ret = map_one(container_fd, GUEST_RAM_HIGH_ADDR, ram->high_size,
 			      ram->host + ram->low_size, r, nr);
 		if (ret)
 			dma_unmap_guest_ram(container_fd, ram);
@@ -131,5 +130,5 @@ static void unmap_one(int fd, uint64_t iova, uint64_t len)
 void dma_unmap_guest_ram(int container_fd, const struct guest_ram *ram)
 {
 	unmap_one(container_fd, 0, ram->low_size);
-	unmap_one(container_fd, HIGH_RAM_ADDR, ram->high_size);
+	unmap_one(container_fd, GUEST_RAM_HIGH_ADDR, ram->high_size);
 }

@@ -8,7 +8,7 @@
 #ifndef CONDUIT_IOMMU_DMA_H
 #define CONDUIT_IOMMU_DMA_H
 
-#include "vmm/memory.h"
+#include "vmm/base/memory.h"
 
 #include <linux/vfio.h>
 #include <stdbool.h>

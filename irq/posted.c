@@ -21,6 +21,8 @@
  * /sys/class/iommu/ivhdN/amd-iommu/features, all in hex.
  */
 #include "irq/posted.h"
+#include "vmm/base/host.h"
+#include "vmm/base/log.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -54,86 +56,14 @@ struct posted_cmdline {
 	bool amd_legacy; /* amd_iommu_intr=legacy */
 };
 
-static bool say(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Fills why; always false, for "not posted" returns. */
-static bool say(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-/* root + the formatted host path; a root of "/" is the host itself. */
-static void vpath_under(char *buf, size_t len, const char *root, const char *fmt, va_list ap)
-{
-	char rel[PATH_MAX];
-
-	vsnprintf(rel, sizeof(rel), fmt, ap);
-	snprintf(buf, len, "%s%s", strcmp(root, "/") ? root : "", rel);
-}
-
-static void path_under(char *buf, size_t len, const char *root, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void path_under(char *buf, size_t len, const char *root, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vpath_under(buf, len, root, fmt, ap);
-	va_end(ap);
-}
-
-static bool host_exists(const char *root, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static bool host_exists(const char *root, const char *fmt, ...)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vpath_under(path, sizeof(path), root, fmt, ap);
-	va_end(ap);
-	return stat(path, &st) == 0;
-}
-
-static int read_text(const char *root, char *out, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* A file under root, without its trailing newline. */
-static int read_text(const char *root, char *out, size_t len, const char *fmt, ...)
-{
-	char path[PATH_MAX];
-	va_list ap;
-	ssize_t n;
-	int fd;
-
-	va_start(ap, fmt);
-	vpath_under(path, sizeof(path), root, fmt, ap);
-	va_end(ap);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, out, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	out[n] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	return 0;
-}
+/* Fills why and is false: the "not posted" returns below. */
+#define say(...) (log_to_buf(__VA_ARGS__) == 0)
 
 static bool read_hex(const char *root, unsigned long long *v, const char *name, const char *attr)
 {
 	char text[64], *end;
 
-	if (read_text(root, text, sizeof(text), "/sys/class/iommu/%s/%s", name, attr) < 0)
+	if (host_read_line(root, text, sizeof(text), "/sys/class/iommu/%s/%s", name, attr) < 0)
 		return false;
 	*v = strtoull(text, &end, 16);
 	return end != text;
@@ -171,7 +101,8 @@ static bool amd_efr(const char *root, const char *name, unsigned long long *efr)
 	unsigned long long a, b;
 	char text[64], *end;
 
-	if (read_text(root, text, sizeof(text), "/sys/class/iommu/%s/amd-iommu/features", name) < 0)
+	if (host_read_line(root, text, sizeof(text), "/sys/class/iommu/%s/amd-iommu/features",
+			   name) < 0)
 		return false;
 	a = strtoull(text, &end, 16);
 	if (end == text)
@@ -246,7 +177,7 @@ static int units_check(const char *root, const struct posted_vendor *v, char *wh
 	int units = 0;
 	DIR *d;
 
-	path_under(path, sizeof(path), root, "/sys/class/iommu");
+	host_path(path, sizeof(path), root, "/sys/class/iommu");
 	d = opendir(path);
 	if (!d)
 		return 0;
@@ -285,7 +216,7 @@ static void cmdline_read(const char *root, struct posted_cmdline *c)
 	char text[4096], *opt, *save;
 
 	memset(c, 0, sizeof(*c));
-	if (read_text(root, text, sizeof(text), "/proc/cmdline") < 0)
+	if (host_read_line(root, text, sizeof(text), "/proc/cmdline") < 0)
 		return;
 	for (opt = strtok_r(text, " \t", &save); opt; opt = strtok_r(NULL, " \t", &save))
 		cmdline_option(c, opt);
@@ -312,8 +243,8 @@ static bool switches_ok(const char *root, const struct posted_vendor *v, char *w
 			"the AMD IOMMU is in legacy interrupt mode (amd_iommu_intr=legacy on the "
 			"host kernel command line); remove it");
 	/* newer kernels: KVM's own verdict, which the user can also turn off */
-	if (read_text(root, val, sizeof(val), "/sys/module/%s/parameters/enable_device_posted_irqs",
-		      v->kvm) == 0 &&
+	if (host_read_line(root, val, sizeof(val),
+			   "/sys/module/%s/parameters/enable_device_posted_irqs", v->kvm) == 0 &&
 	    !param_on(val))
 		return say(
 			why, len,
@@ -337,7 +268,8 @@ static bool posted_why(const char *root, enum irq_posted_kind kind, char *why, s
 		return say(why, len,
 			   "KVM is not loaded (neither kvm_intel nor kvm_amd in /sys/module); "
 			   "modprobe kvm_intel or kvm_amd");
-	if (read_text(root, val, sizeof(val), "/sys/module/%s/parameters/%s", v->kvm, v->param) < 0)
+	if (host_read_line(root, val, sizeof(val), "/sys/module/%s/parameters/%s", v->kvm,
+			   v->param) < 0)
 		snprintf(val, sizeof(val), "unset");
 	if (!param_on(val))
 		return say(why, len, "KVM %s is off (%s %s=%s); enable with %s.%s=1", v->feature,

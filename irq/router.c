@@ -1,5 +1,5 @@
 #include "irq/router.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -82,30 +82,64 @@ int irq_router_init(struct irq_router *r, int vm_fd)
 	pthread_mutex_init(&r->lock, NULL);
 	r->vm_fd = vm_fd;
 	r->kvm_ioctl = kvm_vm_ioctl;
-	r->next_gsi = IRQ_FIRST_MSI_GSI;
 	max = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING);
-	r->max_gsi = max > 0 ? (unsigned int)max : 1024;
+	r->max_gsi = max > IRQ_FIRST_MSI_GSI ? (unsigned int)max : 1024;
+	r->gsi_used = calloc((r->max_gsi + 63) / 64, sizeof(uint64_t));
+	if (!r->gsi_used)
+		return -1;
 	return add_irqchip_defaults(r);
 }
 
 void irq_router_destroy(struct irq_router *r)
 {
 	free(r->entry);
+	free(r->gsi_used);
 	r->entry = NULL;
+	r->gsi_used = NULL;
 	pthread_mutex_destroy(&r->lock);
 }
 
 int irq_gsi_alloc(struct irq_router *r)
 {
+	unsigned int g;
 	int gsi = -1;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->next_gsi < r->max_gsi)
-		gsi = (int)r->next_gsi++;
+	for (g = IRQ_FIRST_MSI_GSI; g < r->max_gsi && gsi < 0; g++)
+		if (!(r->gsi_used[g / 64] & 1ULL << (g % 64))) {
+			r->gsi_used[g / 64] |= 1ULL << (g % 64);
+			gsi = (int)g;
+		}
 	pthread_mutex_unlock(&r->lock);
 	if (gsi < 0)
 		log_error("out of KVM GSIs (%u): too many interrupt vectors", r->max_gsi);
 	return gsi;
+}
+
+static int find_msi_route(const struct irq_router *r, uint32_t gsi)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->count; i++)
+		if (r->entry[i].gsi == gsi && r->entry[i].type == KVM_IRQ_ROUTING_MSI)
+			return (int)i;
+	return -1;
+}
+
+void irq_gsi_free(struct irq_router *r, uint32_t gsi)
+{
+	int i;
+
+	if (gsi < IRQ_FIRST_MSI_GSI || gsi >= r->max_gsi)
+		return;
+	pthread_mutex_lock(&r->lock);
+	i = find_msi_route(r, gsi);
+	if (i >= 0) {
+		r->entry[i] = r->entry[--r->count];
+		commit(r);
+	}
+	r->gsi_used[gsi / 64] &= ~(1ULL << (gsi % 64));
+	pthread_mutex_unlock(&r->lock);
 }
 
 /* Points gsi at an MSI message (address, data), adding the route on first use. */
@@ -118,14 +152,11 @@ int irq_route_msi(struct irq_router *r, uint32_t gsi, uint64_t addr, uint32_t da
 			  .address_hi = (uint32_t)(addr >> 32),
 			  .data = data},
 	};
-	unsigned int i;
-	int ret = 0;
+	int i, ret = 0;
 
 	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < r->count; i++)
-		if (r->entry[i].gsi == gsi && r->entry[i].type == KVM_IRQ_ROUTING_MSI)
-			break;
-	if (i < r->count) {
+	i = find_msi_route(r, gsi);
+	if (i >= 0) {
 		if (!memcmp(&r->entry[i], &e, sizeof(e)))
 			goto out;
 		r->entry[i] = e;
@@ -176,17 +207,4 @@ int irqfd_deassign(struct irq_router *r, int fd, uint32_t gsi)
 	struct kvm_irqfd irqfd = {.fd = (uint32_t)fd, .gsi = gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN};
 
 	return r->kvm_ioctl(r->vm_fd, KVM_IRQFD, &irqfd);
-}
-
-/* A guest write of len bytes to MMIO address addr signals fd inside KVM (no exit). */
-int ioeventfd_set(struct irq_router *r, uint64_t addr, unsigned int len, int fd, bool assign)
-{
-	struct kvm_ioeventfd ev = {
-		.addr = addr,
-		.len = len,
-		.fd = fd,
-		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
-	};
-
-	return r->kvm_ioctl(r->vm_fd, KVM_IOEVENTFD, &ev);
 }

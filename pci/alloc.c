@@ -3,11 +3,14 @@
  * claims it. Bus numbers are handed out depth first. Each bus's needs are sized
  * bottom-up per kind: I/O, non-prefetchable memory (which a bridge can only forward
  * below 4 GiB) and 64-bit prefetchable memory; BARs are naturally aligned, bridge
- * windows 4 KiB (I/O) or 1 MiB (memory) aligned. Items are placed largest alignment
- * first, which packs power-of-two sizes without holes.
+ * windows 4 KiB (I/O) or 1 MiB (memory) aligned. Expansion ROMs are 32-bit
+ * non-prefetchable memory like any such BAR, so they land inside their bridges'
+ * windows. Items are placed largest alignment first, which packs power-of-two sizes
+ * without holes.
  */
 #include "pci/alloc.h"
-#include "vmm/log.h"
+#include "pci/bar.h"
+#include "vmm/base/log.h"
 
 #include <stdlib.h>
 
@@ -49,7 +52,7 @@ static int collect(struct pci_bus *bus, int kind, struct item *items)
 
 		if (!d)
 			continue;
-		for (b = 0; b < PCI_NUM_BARS; b++)
+		for (b = 0; b < PCI_NUM_RESOURCES; b++)
 			if (d->bar[b].size && d->bar[b].type != PCI_BAR_NONE &&
 			    bar_kind(&d->bar[b]) == kind)
 				items[n++] =
@@ -73,7 +76,7 @@ static int by_align_desc(const void *a, const void *b)
 
 static struct item *sorted_items(struct pci_bus *bus, int kind, int *n)
 {
-	struct item *items = calloc(256 * (PCI_NUM_BARS + 1), sizeof(*items));
+	struct item *items = calloc(256 * (PCI_NUM_RESOURCES + 1), sizeof(*items));
 
 	if (!items)
 		return NULL;

@@ -4,18 +4,43 @@
  * ~(size - 1) | type, as the guest expects. A BAR decodes (its range is registered on
  * conduit's I/O or MMIO bus) only while its command-register enable is set, its
  * address is non-zero, and every bridge above it forwards the range: bridge enabled
- * for that space and the range inside one of its windows.
+ * for that space and the range inside one of its windows. The expansion ROM is
+ * resource PCI_ROM_BAR, the same in all of this (PCI 3.0 §6.2.5.2: at least 2 KiB,
+ * bits 31:11 the address) except that it also needs its own enable bit, bit 0.
  */
-#include "pci/bus.h"
-#include "vmm/log.h"
+#include "pci/bar.h"
+#include "vmm/base/log.h"
 
 #define PCI_IO_WINDOW_GRAN  0x1000ULL
 #define PCI_MEM_WINDOW_GRAN 0x100000ULL
 #define PCI_PHYS_LIMIT	    (1ULL << 46) /* nothing decodes beyond the guest's reach */
 
-static unsigned int bar_reg(unsigned int bar)
+#define PCI_ROM_MIN_SIZE 2048
+
+static unsigned int bar_reg(const struct pci_dev *d, unsigned int bar)
 {
-	return PCI_BASE_ADDRESS_0 + 4 * bar;
+	if (bar != PCI_ROM_BAR)
+		return PCI_BASE_ADDRESS_0 + 4 * bar;
+	return (d->cfg[PCI_HEADER_TYPE] & 0x7f) == PCI_HEADER_TYPE_BRIDGE ? PCI_ROM_ADDRESS1
+									  : PCI_ROM_ADDRESS;
+}
+
+/* The register bits that are not address: type bits, or the ROM's enable. */
+static uint32_t bar_flag_bits(enum pci_bar_type type)
+{
+	if (type == PCI_BAR_ROM)
+		return PCI_ROM_ADDRESS_ENABLE;
+	return type == PCI_BAR_IO ? 3U : 15U;
+}
+
+static void rom_init(struct pci_dev *d, uint64_t size)
+{
+	if (size < PCI_ROM_MIN_SIZE)
+		size = PCI_ROM_MIN_SIZE;
+	d->bar[PCI_ROM_BAR].size = size;
+	pci_set32(d, bar_reg(d, PCI_ROM_BAR), 0);
+	pci_set_wmask32(d, bar_reg(d, PCI_ROM_BAR),
+			((uint32_t) ~(size - 1) & PCI_ROM_ADDRESS_MASK) | PCI_ROM_ADDRESS_ENABLE);
 }
 
 void pci_bar_init(struct pci_dev *d, unsigned int bar, enum pci_bar_type type, bool prefetchable,
@@ -27,40 +52,46 @@ void pci_bar_init(struct pci_dev *d, unsigned int bar, enum pci_bar_type type, b
 
 	*b = (struct pci_bar){
 		.dev = d, .index = bar, .type = type, .prefetchable = prefetchable, .size = size};
+	if (type == PCI_BAR_ROM) {
+		rom_init(d, size);
+		return;
+	}
 	if (type == PCI_BAR_IO) {
 		flags = PCI_BASE_ADDRESS_SPACE_IO;
 	} else {
 		flags = type == PCI_BAR_MEM64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0;
 		flags |= prefetchable ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0;
 	}
-	pci_set32(d, bar_reg(bar), flags);
-	pci_set_wmask32(d, bar_reg(bar), (uint32_t)mask & ~(type == PCI_BAR_IO ? 3U : 15U));
+	pci_set32(d, bar_reg(d, bar), flags);
+	pci_set_wmask32(d, bar_reg(d, bar), (uint32_t)mask & ~bar_flag_bits(type));
 	if (type == PCI_BAR_MEM64) {
-		pci_set32(d, bar_reg(bar + 1), 0);
-		pci_set_wmask32(d, bar_reg(bar + 1), (uint32_t)(mask >> 32));
+		pci_set32(d, bar_reg(d, bar + 1), 0);
+		pci_set_wmask32(d, bar_reg(d, bar + 1), (uint32_t)(mask >> 32));
 	}
 }
 
 uint64_t pci_bar_addr(const struct pci_dev *d, unsigned int bar)
 {
 	const struct pci_bar *b = &d->bar[bar];
-	uint64_t lo = pci_get32(d, bar_reg(bar));
+	uint64_t lo = pci_get32(d, bar_reg(d, bar));
 
 	if (b->type == PCI_BAR_IO)
 		return lo & ~3ULL & 0xffff;
+	if (b->type == PCI_BAR_ROM)
+		return lo & PCI_ROM_ADDRESS_MASK;
 	if (b->type == PCI_BAR_MEM64)
-		return (lo & ~15ULL) | (uint64_t)pci_get32(d, bar_reg(bar + 1)) << 32;
+		return (lo & ~15ULL) | (uint64_t)pci_get32(d, bar_reg(d, bar + 1)) << 32;
 	return lo & ~15ULL;
 }
 
 void pci_bar_set_addr(struct pci_dev *d, unsigned int bar, uint64_t addr)
 {
 	struct pci_bar *b = &d->bar[bar];
-	uint32_t flags = pci_get32(d, bar_reg(bar)) & (b->type == PCI_BAR_IO ? 3U : 15U);
+	uint32_t flags = pci_get32(d, bar_reg(d, bar)) & bar_flag_bits(b->type);
 
-	pci_set32(d, bar_reg(bar), (uint32_t)addr | flags);
+	pci_set32(d, bar_reg(d, bar), (uint32_t)addr | flags);
 	if (b->type == PCI_BAR_MEM64)
-		pci_set32(d, bar_reg(bar + 1), (uint32_t)(addr >> 32));
+		pci_set32(d, bar_reg(d, bar + 1), (uint32_t)(addr >> 32));
 }
 
 static bool bridge_forwards(const struct pci_dev *br, bool io, uint64_t addr, uint64_t size)
@@ -93,6 +124,8 @@ static bool bar_decodes(const struct pci_dev *d, unsigned int bar, uint64_t addr
 	const struct pci_dev *up;
 
 	if (!(pci_get16(d, PCI_COMMAND) & (io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)))
+		return false;
+	if (b->type == PCI_BAR_ROM && !(pci_get32(d, bar_reg(d, bar)) & PCI_ROM_ADDRESS_ENABLE))
 		return false;
 	if (!addr || addr + b->size < addr || addr + b->size > (io ? 0x10000 : PCI_PHYS_LIMIT))
 		return false;
@@ -136,8 +169,9 @@ static void bar_update(struct pci_dev *d, unsigned int bar)
 		iobus_unregister(iob, b->addr, b);
 	b->mapped = false;
 	if (decode && (b->read || b->write) && iobus_register(iob, &r)) {
-		log_guest_warn("%s: BAR %u at 0x%llx overlaps another range; not decoding it",
-			       d->name, bar, (unsigned long long)addr);
+		log_guest_warn("%s: %s %u at 0x%llx overlaps another range; not decoding it",
+			       d->name, bar == PCI_ROM_BAR ? "ROM (BAR" : "BAR", bar,
+			       (unsigned long long)addr);
 		decode = false;
 	}
 	b->mapped = decode;
@@ -151,7 +185,7 @@ void pci_update_mappings(struct pci_dev *d)
 {
 	unsigned int i;
 
-	for (i = 0; i < PCI_NUM_BARS; i++)
+	for (i = 0; i < PCI_NUM_RESOURCES; i++)
 		if (d->bar[i].type != PCI_BAR_NONE && d->bar[i].size)
 			bar_update(d, i);
 	if (!d->secondary)

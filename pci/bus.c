@@ -1,14 +1,9 @@
 #include "pci/bus.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* _PRT maps root-bus slot s, pin p (INTA=0) to GSI 16 + (s + p) % 8: pins 16..23 of
- * the IOAPIC, level-triggered and active-low as PCI interrupts are. */
-#define PCI_INTX_GSI_BASE  16
-#define PCI_INTX_GSI_COUNT 8
 
 int pci_machine_init(struct pci_machine *m, struct iobus *pio, struct iobus *mmio)
 {
@@ -64,12 +59,6 @@ unsigned int pci_bus_number(const struct pci_bus *bus)
 	return bus->self ? pci_get8(bus->self, PCI_SECONDARY_BUS) : 0;
 }
 
-void pci_bdf_str(const struct pci_dev *d, char *out, unsigned int len)
-{
-	snprintf(out, len, "0000:%02x:%02x.%x", pci_bus_number(d->bus), d->devfn >> 3,
-		 d->devfn & 7);
-}
-
 /*
  * Type 1 routing: a bridge claims a cycle for bus numbers in [secondary, subordinate];
  * for its secondary bus it delivers it as type 0, otherwise passes it further down.
@@ -105,32 +94,6 @@ struct pci_dev *pci_find(struct pci_machine *m, unsigned int busnr, unsigned int
 	return bus->dev[devfn];
 }
 
-void pci_cfg_read(struct pci_machine *m, unsigned int busnr, unsigned int devfn, unsigned int off,
-		  uint8_t *data, unsigned int size)
-{
-	struct pci_dev *d;
-
-	pthread_mutex_lock(&m->lock);
-	d = pci_find(m, busnr, devfn);
-	if (d)
-		pci_config_read(d, off, data, size);
-	else
-		memset(data, 0xff, size); /* master abort: no device answers */
-	pthread_mutex_unlock(&m->lock);
-}
-
-void pci_cfg_write(struct pci_machine *m, unsigned int busnr, unsigned int devfn, unsigned int off,
-		   const uint8_t *data, unsigned int size)
-{
-	struct pci_dev *d;
-
-	pthread_mutex_lock(&m->lock);
-	d = pci_find(m, busnr, devfn);
-	if (d)
-		pci_config_write(d, off, data, size);
-	pthread_mutex_unlock(&m->lock);
-}
-
 /* INTx swizzle (PCI-to-PCI bridge spec): behind a bridge, pin p of device d becomes
  * pin (p + d) % 4 on the bridge, up to the root bus where _PRT takes over. */
 unsigned int pci_intx_gsi(const struct pci_dev *d)
@@ -141,22 +104,7 @@ unsigned int pci_intx_gsi(const struct pci_dev *d)
 		pin = (pin + (d->devfn >> 3)) % 4;
 		d = d->bus->self;
 	}
-	return PCI_INTX_GSI_BASE + ((d->devfn >> 3) + pin) % PCI_INTX_GSI_COUNT;
-}
-
-void pci_intx_set(struct pci_dev *d, int level)
-{
-	struct pci_machine *m = d->machine;
-
-	if (!pci_get8(d, PCI_INTERRUPT_PIN) || !m->set_gsi)
-		return;
-	if (level && (pci_get16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE))
-		level = 0;
-	if (level)
-		pci_set16(d, PCI_STATUS, pci_get16(d, PCI_STATUS) | PCI_STATUS_INTERRUPT);
-	else
-		pci_set16(d, PCI_STATUS, pci_get16(d, PCI_STATUS) & ~PCI_STATUS_INTERRUPT);
-	m->set_gsi(m->gsi_ctx, pci_intx_gsi(d), level);
+	return pci_root_intx_gsi(d->machine->intx_gsi_base, d->devfn >> 3, pin);
 }
 
 void pci_machine_destroy(struct pci_machine *m)

@@ -7,8 +7,8 @@
 #ifndef CONDUIT_PCI_BUS_H
 #define CONDUIT_PCI_BUS_H
 
-#include "pci/pci.h"
-#include "vmm/iobus.h"
+#include "pci/dev.h"
+#include "vmm/base/iobus.h"
 
 #include <pthread.h>
 
@@ -22,17 +22,24 @@ struct pci_bus {
 };
 
 /* How INTx reaches the interrupt controller: assert/deassert a GSI. */
-typedef void (*pci_gsi_fn)(void *ctx, unsigned int gsi, int level);
-
 struct pci_machine {
 	pthread_mutex_t lock;		    /* config accesses and BAR (re)mapping */
 	struct pci_bus *bus[PCI_MAX_BUSES]; /* every bus created, [0] the root */
 	unsigned int nr_buses;
 	struct iobus *pio;
 	struct iobus *mmio;
-	pci_gsi_fn set_gsi;
-	void *gsi_ctx;
+	unsigned int intx_gsi_base; /* the first of the PCI_INTX_GSIS IOAPIC pins INTx uses */
 };
+
+/* Root-bus INTx routing, the one rule pci_intx_gsi() and the DSDT's _PRT both follow:
+ * pin (0 = INTA) of slot reaches GSI base + (slot + pin) % PCI_INTX_GSIS, IOAPIC pins
+ * that are level-triggered and active-low as PCI interrupts are. */
+#define PCI_INTX_GSIS 8
+
+static inline unsigned int pci_root_intx_gsi(unsigned int base, unsigned int slot, unsigned int pin)
+{
+	return base + (slot + pin) % PCI_INTX_GSIS;
+}
 
 int pci_machine_init(struct pci_machine *m, struct iobus *pio, struct iobus *mmio);
 void pci_machine_destroy(struct pci_machine *m);
@@ -41,13 +48,6 @@ int pci_bus_attach(struct pci_bus *bus, struct pci_dev *d, int devfn);
 struct pci_dev *pci_find(struct pci_machine *m, unsigned int busnr, unsigned int devfn);
 unsigned int pci_bus_number(const struct pci_bus *bus);
 
-void pci_cfg_read(struct pci_machine *m, unsigned int busnr, unsigned int devfn, unsigned int off,
-		  uint8_t *data, unsigned int size);
-void pci_cfg_write(struct pci_machine *m, unsigned int busnr, unsigned int devfn, unsigned int off,
-		   const uint8_t *data, unsigned int size);
-
-void pci_update_mappings(struct pci_dev *d);
-void pci_intx_set(struct pci_dev *d, int level);
 unsigned int pci_intx_gsi(const struct pci_dev *d);
 
 #endif

@@ -3,28 +3,11 @@
  * written to a bit in w1cmask clears it (Status, Device Status, ...). Capabilities are
  * chained from 0x34 (standard, in the first 256 bytes) and from 0x100 (extended).
  */
-#include "pci/bus.h"
+#include "pci/config.h"
+#include "pci/bar.h"
 
 #include <stdio.h>
 #include <string.h>
-
-void pci_set_wmask16(struct pci_dev *d, unsigned int off, uint16_t mask)
-{
-	d->wmask[off] = (uint8_t)mask;
-	d->wmask[off + 1] = (uint8_t)(mask >> 8);
-}
-
-void pci_set_wmask32(struct pci_dev *d, unsigned int off, uint32_t mask)
-{
-	pci_set_wmask16(d, off, (uint16_t)mask);
-	pci_set_wmask16(d, off + 2, (uint16_t)(mask >> 16));
-}
-
-void pci_set_w1c16(struct pci_dev *d, unsigned int off, uint16_t mask)
-{
-	d->w1cmask[off] = (uint8_t)mask;
-	d->w1cmask[off + 1] = (uint8_t)(mask >> 8);
-}
 
 void pci_dev_init(struct pci_dev *d, const struct pci_dev_ops *ops, const char *name,
 		  uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t header_type)
@@ -112,14 +95,23 @@ void pci_config_read(struct pci_dev *d, unsigned int off, uint8_t *data, unsigne
 	memcpy(data, &d->cfg[off], size);
 }
 
+static bool is_bridge(const struct pci_dev *d)
+{
+	return (d->cfg[PCI_HEADER_TYPE] & 0x7f) == PCI_HEADER_TYPE_BRIDGE;
+}
+
 /* Registers that decide what a function (or a bridge, for what is below it) decodes:
- * the command register, BARs, and a bridge's bus numbers and windows. */
+ * the command register, BARs, the expansion ROM, and a bridge's bus numbers and
+ * windows. */
 static bool touches_decode(const struct pci_dev *d, unsigned int off, unsigned int size)
 {
 	unsigned int end = off + size;
-	unsigned int last = pci_is_bridge(d) ? PCI_PREF_LIMIT_UPPER32 + 4 : PCI_BASE_ADDRESS_5 + 4;
+	unsigned int last = is_bridge(d) ? PCI_PREF_LIMIT_UPPER32 + 4 : PCI_BASE_ADDRESS_5 + 4;
+	unsigned int rom = is_bridge(d) ? PCI_ROM_ADDRESS1 : PCI_ROM_ADDRESS;
 
 	if (off < PCI_COMMAND + 2 && end > PCI_COMMAND)
+		return true;
+	if (off < rom + 4 && end > rom)
 		return true;
 	return off < last && end > PCI_BASE_ADDRESS_0;
 }
@@ -144,7 +136,28 @@ void pci_config_write(struct pci_dev *d, unsigned int off, const uint8_t *data, 
 		d->ops->config_written(d, off, size);
 }
 
-bool pci_is_bridge(const struct pci_dev *d)
+void pci_cfg_read(struct pci_machine *m, unsigned int busnr, unsigned int devfn, unsigned int off,
+		  uint8_t *data, unsigned int size)
 {
-	return (d->cfg[PCI_HEADER_TYPE] & 0x7f) == PCI_HEADER_TYPE_BRIDGE;
+	struct pci_dev *d;
+
+	pthread_mutex_lock(&m->lock);
+	d = pci_find(m, busnr, devfn);
+	if (d)
+		pci_config_read(d, off, data, size);
+	else
+		memset(data, 0xff, size); /* master abort: no device answers */
+	pthread_mutex_unlock(&m->lock);
+}
+
+void pci_cfg_write(struct pci_machine *m, unsigned int busnr, unsigned int devfn, unsigned int off,
+		   const uint8_t *data, unsigned int size)
+{
+	struct pci_dev *d;
+
+	pthread_mutex_lock(&m->lock);
+	d = pci_find(m, busnr, devfn);
+	if (d)
+		pci_config_write(d, off, data, size);
+	pthread_mutex_unlock(&m->lock);
 }

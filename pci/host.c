@@ -7,6 +7,7 @@
  * it is the chipset's reset control register, handed to the power model.
  */
 #include "pci/host.h"
+#include "pci/config.h"
 
 #include <string.h>
 

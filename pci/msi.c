@@ -10,19 +10,17 @@
  * function asked for; if it does, the function gets what it is capable of. A function
  * capable of per-vector masking has a Mask Bits register (one per vector, read-write)
  * and a Pending Bits register (read-only): a masked vector may not send, it sets its
- * pending bit instead, and sends once unmasked. Here a masked, disabled or ungranted
- * vector has its irqfd detached, so device writes count up in the eventfd; the Pending
- * Bits read polls it, and re-attaching the irqfd (unmask, enable) makes KVM deliver an
- * already signalled eventfd at once. Address and data changes re-route live vectors.
- * An owner that hands the eventfds to someone else (VFIO gives them to the kernel)
- * asks with msi_set_notify() to be told when MSI is enabled, disabled or resized.
+ * pending bit instead, and sends once unmasked. Here each vector is an irq_vector
+ * (irq/vector.h), live only while enabled, granted and unmasked: otherwise its eventfd
+ * holds the pending bit the Pending Bits read shows, and unmasking delivers it.
+ * Address and data changes re-route live vectors. An owner that hands the eventfds to
+ * someone else (VFIO gives them to the kernel) asks with msi_set_notify() to be told
+ * when MSI is enabled, disabled or resized.
  */
 #include "pci/msi.h"
+#include "pci/config.h"
 
-#include <poll.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #define MSI_FLAGS_MMC_SHIFT 1
 #define MSI_FLAGS_MME_SHIFT 4
@@ -130,20 +128,7 @@ static uint32_t msg_data(const struct msi *m, unsigned int v)
 
 static void vector_update(struct msi *m, unsigned int v)
 {
-	struct msi_vector *vec = &m->vec[v];
-	uint64_t addr = msg_addr(m);
-
-	if (vector_live(m, v) && addr) {
-		if (vec->gsi < 0)
-			vec->gsi = irq_gsi_alloc(m->irq);
-		if (vec->gsi < 0 || irq_route_msi(m->irq, (uint32_t)vec->gsi, addr, msg_data(m, v)))
-			return;
-		if (!vec->irqfd && !irqfd_assign(m->irq, vec->eventfd, (uint32_t)vec->gsi))
-			vec->irqfd = true;
-	} else if (vec->irqfd) {
-		irqfd_deassign(m->irq, vec->eventfd, (uint32_t)vec->gsi);
-		vec->irqfd = false;
-	}
+	irq_vector_update(&m->vec[v], vector_live(m, v), msg_addr(m), msg_data(m, v));
 }
 
 static void update_all(struct msi *m)
@@ -190,10 +175,8 @@ static void msi_clear(struct msi *m)
 	unsigned int v;
 
 	memset(m, 0, sizeof(*m));
-	for (v = 0; v < MSI_MAX_VECTORS; v++) {
-		m->vec[v].eventfd = -1;
-		m->vec[v].gsi = -1;
-	}
+	for (v = 0; v < MSI_MAX_VECTORS; v++)
+		irq_vector_none(&m->vec[v]);
 }
 
 int msi_init(struct msi *m, struct pci_dev *d, struct irq_router *irq, unsigned int nr_vectors,
@@ -227,11 +210,9 @@ int msi_init_at(struct msi *m, struct pci_dev *d, struct irq_router *irq, unsign
 	m->per_vector_mask = per_vector_mask;
 	m->cap = cap;
 	set_wmasks(m);
-	for (v = 0; v < m->nr; v++) {
-		m->vec[v].eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (m->vec[v].eventfd < 0)
+	for (v = 0; v < m->nr; v++)
+		if (irq_vector_init(&m->vec[v], irq))
 			return -1;
-	}
 	msi_reset(m);
 	return 0;
 }
@@ -239,7 +220,6 @@ int msi_init_at(struct msi *m, struct pci_dev *d, struct irq_router *irq, unsign
 void msi_reset(struct msi *m)
 {
 	unsigned int v;
-	uint64_t drain;
 
 	pci_set16(m->dev, m->cap + PCI_MSI_FLAGS, ctrl_reset_value(m));
 	pci_set32(m->dev, m->cap + PCI_MSI_ADDRESS_LO, 0);
@@ -250,8 +230,7 @@ void msi_reset(struct msi *m)
 		pci_set32(m->dev, off_mask(m), 0);
 	for (v = 0; v < m->nr; v++) {
 		vector_update(m, v);
-		while (read(m->vec[v].eventfd, &drain, sizeof(drain)) > 0)
-			;
+		irq_vector_clear(&m->vec[v]);
 	}
 	notify_update(m);
 }
@@ -260,14 +239,8 @@ void msi_destroy(struct msi *m)
 {
 	unsigned int v;
 
-	for (v = 0; v < m->nr; v++) {
-		if (m->vec[v].irqfd)
-			irqfd_deassign(m->irq, m->vec[v].eventfd, (uint32_t)m->vec[v].gsi);
-		if (m->vec[v].eventfd >= 0)
-			close(m->vec[v].eventfd);
-		m->vec[v].irqfd = false;
-		m->vec[v].eventfd = -1;
-	}
+	for (v = 0; v < m->nr; v++)
+		irq_vector_destroy(&m->vec[v]);
 }
 
 void msi_config_written(struct msi *m, unsigned int off, unsigned int size)
@@ -282,20 +255,13 @@ void msi_config_written(struct msi *m, unsigned int off, unsigned int size)
 	notify_update(m);
 }
 
-static bool vector_pending(const struct msi *m, unsigned int v)
-{
-	struct pollfd p = {.fd = m->vec[v].eventfd, .events = POLLIN};
-
-	return !m->vec[v].irqfd && poll(&p, 1, 0) == 1;
-}
-
 static uint32_t pending_bits(const struct msi *m)
 {
 	uint32_t bits = 0;
 	unsigned int v;
 
 	for (v = 0; v < m->nr; v++)
-		if (vector_pending(m, v))
+		if (irq_vector_pending(&m->vec[v]))
 			bits |= 1U << v;
 	return bits;
 }

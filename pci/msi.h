@@ -2,16 +2,10 @@
 #ifndef CONDUIT_PCI_MSI_H
 #define CONDUIT_PCI_MSI_H
 
-#include "irq/router.h"
-#include "pci/pci.h"
+#include "irq/vector.h"
+#include "pci/dev.h"
 
 #define MSI_MAX_VECTORS 32
-
-struct msi_vector {
-	int eventfd; /* what the device writes to raise the vector */
-	int gsi;     /* -1 until first routed */
-	bool irqfd;  /* eventfd bound to gsi in KVM */
-};
 
 struct msi {
 	struct pci_dev *dev;
@@ -20,7 +14,7 @@ struct msi {
 	unsigned int nr;  /* Multiple Message Capable, as a count */
 	bool addr64;
 	bool per_vector_mask;
-	struct msi_vector vec[MSI_MAX_VECTORS];
+	struct irq_vector vec[MSI_MAX_VECTORS];
 	/* Told after MSI is enabled, disabled, or its enabled vector count changes. */
 	void (*notify)(void *opaque, bool enabled, unsigned int nr_vectors);
 	void *notify_opaque;

@@ -1,32 +1,26 @@
 /*
- * MSI-X, the way KVM can deliver it without exits. Each vector owns an eventfd. While
- * the vector can fire (MSI-X enabled, function not masked, vector not masked) its
- * eventfd is an irqfd on a GSI routed to the vector's address/data, so a device write
- * to the eventfd becomes an interrupt inside KVM. When the vector is masked the irqfd
- * is detached: writes then just count up in the eventfd, which is exactly the pending
- * bit (the PBA reads it with a poll). Unmasking re-attaches the irqfd, and KVM fires
- * an eventfd that is already signalled at once, delivering the pending message as the
- * spec requires. Table entries reset to masked; writes to a vector's address/data are
- * honoured whether or not it is masked (Linux reprograms affinity on live vectors).
- * An owner that hands the eventfds to someone else (VFIO gives them to the kernel)
- * asks with msix_set_notify() to be told when the guest switches MSI-X on or off.
+ * MSI-X, the way KVM can deliver it without exits: each table entry is an irq_vector
+ * (irq/vector.h), live while MSI-X is enabled, the function is not masked and the
+ * entry is not masked. A masked vector's eventfd holds the pending bit the PBA shows;
+ * unmasking delivers it, as the spec requires. Table entries reset to masked; writes to
+ * a vector's address/data are honoured whether or not it is masked (Linux reprograms
+ * affinity on live vectors). An owner that hands the eventfds to someone else (VFIO
+ * gives them to the kernel) asks with msix_set_notify() to be told when the guest
+ * switches MSI-X on or off.
  */
 #include "pci/msix.h"
-#include "vmm/log.h"
+#include "pci/config.h"
+#include "vmm/base/le.h"
+#include "vmm/base/log.h"
 
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #define MSIX_CAP_LEN 12
 
 static uint32_t entry32(const struct msix *x, unsigned int v, unsigned int field)
 {
-	const uint8_t *p = x->table + v * MSIX_ENTRY_SIZE + field;
-
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return le32_get(x->table + v * MSIX_ENTRY_SIZE + field);
 }
 
 static uint16_t msg_ctrl(const struct msix *x)
@@ -49,22 +43,10 @@ static bool vector_live(const struct msix *x, unsigned int v)
 
 static void vector_update(struct msix *x, unsigned int v)
 {
-	struct msix_vector *vec = &x->vec[v];
 	uint64_t addr = entry32(x, v, PCI_MSIX_ENTRY_LOWER_ADDR) |
 			(uint64_t)entry32(x, v, PCI_MSIX_ENTRY_UPPER_ADDR) << 32;
-	uint32_t data = entry32(x, v, PCI_MSIX_ENTRY_DATA);
 
-	if (vector_live(x, v) && addr) {
-		if (vec->gsi < 0)
-			vec->gsi = irq_gsi_alloc(x->irq);
-		if (vec->gsi < 0 || irq_route_msi(x->irq, (uint32_t)vec->gsi, addr, data))
-			return;
-		if (!vec->irqfd && !irqfd_assign(x->irq, vec->eventfd, (uint32_t)vec->gsi))
-			vec->irqfd = true;
-	} else if (vec->irqfd) {
-		irqfd_deassign(x->irq, vec->eventfd, (uint32_t)vec->gsi);
-		vec->irqfd = false;
-	}
+	irq_vector_update(&x->vec[v], vector_live(x, v), addr, entry32(x, v, PCI_MSIX_ENTRY_DATA));
 }
 
 static void update_all(struct msix *x)
@@ -118,13 +100,10 @@ int msix_init_at(struct msix *x, struct pci_dev *d, struct irq_router *irq, unsi
 		return -1;
 	pci_set_wmask16(d, x->cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
 	for (v = 0; v < nr; v++)
-		x->vec[v].eventfd = -1;
-	for (v = 0; v < nr; v++) {
-		x->vec[v].gsi = -1;
-		x->vec[v].eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (x->vec[v].eventfd < 0)
+		irq_vector_none(&x->vec[v]);
+	for (v = 0; v < nr; v++)
+		if (irq_vector_init(&x->vec[v], irq))
 			return -1;
-	}
 	msix_reset(x);
 	return 0;
 }
@@ -132,7 +111,6 @@ int msix_init_at(struct msix *x, struct pci_dev *d, struct irq_router *irq, unsi
 void msix_reset(struct msix *x)
 {
 	unsigned int v;
-	uint64_t drain;
 
 	pci_set16(x->dev, x->cap + PCI_MSIX_FLAGS, (uint16_t)(x->nr - 1));
 	memset(x->table, 0, x->nr * MSIX_ENTRY_SIZE);
@@ -140,8 +118,7 @@ void msix_reset(struct msix *x)
 		x->table[v * MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] =
 			PCI_MSIX_ENTRY_CTRL_MASKBIT;
 		vector_update(x, v);
-		while (read(x->vec[v].eventfd, &drain, sizeof(drain)) > 0)
-			;
+		irq_vector_clear(&x->vec[v]);
 	}
 	notify_update(x);
 }
@@ -150,12 +127,8 @@ void msix_destroy(struct msix *x)
 {
 	unsigned int v;
 
-	for (v = 0; x->vec && v < x->nr; v++) {
-		if (x->vec[v].irqfd)
-			irqfd_deassign(x->irq, x->vec[v].eventfd, (uint32_t)x->vec[v].gsi);
-		if (x->vec[v].eventfd >= 0)
-			close(x->vec[v].eventfd);
-	}
+	for (v = 0; x->vec && v < x->nr; v++)
+		irq_vector_destroy(&x->vec[v]);
 	free(x->vec);
 	free(x->table);
 	x->vec = NULL;
@@ -191,13 +164,6 @@ void msix_table_write(struct msix *x, uint64_t off, const uint8_t *data, unsigne
 		vector_update(x, v);
 }
 
-static bool vector_pending(const struct msix *x, unsigned int v)
-{
-	struct pollfd p = {.fd = x->vec[v].eventfd, .events = POLLIN};
-
-	return !x->vec[v].irqfd && poll(&p, 1, 0) == 1;
-}
-
 void msix_pba_read(struct msix *x, uint64_t off, uint8_t *data, unsigned int size)
 {
 	unsigned int i, bit;
@@ -207,7 +173,7 @@ void msix_pba_read(struct msix *x, uint64_t off, uint8_t *data, unsigned int siz
 		for (bit = 0; bit < 8; bit++) {
 			uint64_t v = (off + i) * 8 + bit;
 
-			if (v < x->nr && vector_pending(x, (unsigned int)v))
+			if (v < x->nr && irq_vector_pending(&x->vec[v]))
 				data[i] |= (uint8_t)(1 << bit);
 		}
 }

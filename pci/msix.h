@@ -2,16 +2,10 @@
 #ifndef CONDUIT_PCI_MSIX_H
 #define CONDUIT_PCI_MSIX_H
 
-#include "irq/router.h"
-#include "pci/pci.h"
+#include "irq/vector.h"
+#include "pci/dev.h"
 
 #define MSIX_ENTRY_SIZE 16
-
-struct msix_vector {
-	int eventfd; /* what the device writes to raise the vector */
-	int gsi;     /* -1 until first routed */
-	bool irqfd;  /* eventfd bound to gsi in KVM */
-};
 
 struct msix {
 	struct pci_dev *dev;
@@ -19,7 +13,7 @@ struct msix {
 	unsigned int cap; /* config offset */
 	unsigned int nr;
 	uint8_t *table; /* nr entries of 16 bytes, as the guest wrote them */
-	struct msix_vector *vec;
+	struct irq_vector *vec;
 	/* Told after MSI-X is enabled or disabled (nr_vectors is 0 when disabled). */
 	void (*notify)(void *opaque, bool enabled, unsigned int nr_vectors);
 	void *notify_opaque;

@@ -5,6 +5,7 @@
  * link checks see a live link. The port number doubles as the physical slot number.
  */
 #include "pci/pcie.h"
+#include "pci/config.h"
 
 #define LINK_SPEED_8GT 3
 #define LINK_WIDTH_X16 16

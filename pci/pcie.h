@@ -2,7 +2,7 @@
 #ifndef CONDUIT_PCIE_H
 #define CONDUIT_PCIE_H
 
-#include "pci/pci.h"
+#include "pci/dev.h"
 
 unsigned int pcie_cap_add(struct pci_dev *d, uint8_t port_type, uint8_t port_number);
 void pcie_link_set_active(struct pci_dev *port, bool present);

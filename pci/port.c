@@ -8,6 +8,7 @@
  * internal bus of downstream ports behind it.
  */
 #include "pci/port.h"
+#include "pci/config.h"
 #include "pci/pcie.h"
 
 #include <stdlib.h>

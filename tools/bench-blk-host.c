@@ -141,7 +141,7 @@ static double run_conduit(struct bench *b, unsigned int qd)
 static double bench_conduit(struct bench *b, unsigned int qd)
 {
 	struct blk_options o = {.path = b->path, .readonly = true, .direct = b->direct};
-	struct virtio_dev *dev = blk_create(&o, &b->ram);
+	struct virtio_dev *dev = blk_create(&o);
 	uint64_t f;
 	double iops;
 

@@ -6,9 +6,11 @@
  * never exit. The rest traps: MSI-X table and PBA are emulated, anything else is
  * forwarded with pread/pwrite on the device fd (I/O BARs always are).
  */
-#include "vfio/device.h"
-#include "vmm/iobus.h"
-#include "vmm/log.h"
+#include "vfio/bar.h"
+#include "pci/bar.h"
+#include "vfio/config.h"
+#include "vmm/base/memslot.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <linux/vfio.h>
@@ -162,24 +164,11 @@ static int bar_mmap(struct vfio_dev *v, unsigned int i, const struct vfio_area *
 	return 0;
 }
 
-/* A BAR's type comes from the register VFIO shows (it virtualizes VF BARs too). */
-enum pci_bar_type vfio_bar_type(const uint8_t *raw, unsigned int i)
-{
-	uint32_t reg = (uint32_t)raw[PCI_BASE_ADDRESS_0 + 4 * i] |
-		       (uint32_t)raw[PCI_BASE_ADDRESS_0 + 4 * i + 1] << 8;
-
-	if (reg & PCI_BASE_ADDRESS_SPACE_IO)
-		return PCI_BAR_IO;
-	if ((reg & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64)
-		return i < PCI_NUM_BARS - 1 ? PCI_BAR_MEM64 : PCI_BAR_NONE;
-	return PCI_BAR_MEM32;
-}
-
 static int bar_init(struct vfio_dev *v, const uint8_t *raw, unsigned int i,
 		    const struct vfio_area *allowed, unsigned int nr_allowed)
 {
 	struct vfio_bar *b = &v->bar[i];
-	enum pci_bar_type type = vfio_bar_type(raw, i);
+	enum pci_bar_type type = vfio_cfg_bar_type(raw, i);
 	bool pref = raw[PCI_BASE_ADDRESS_0 + 4 * i] & PCI_BASE_ADDRESS_MEM_PREFETCH;
 
 	if (!b->r.size || type == PCI_BAR_NONE)
@@ -217,21 +206,32 @@ static void rom_load(struct vfio_dev *v)
 	v->rom.size = 0;
 }
 
+static void rom_bar_read(struct pci_dev *d, unsigned int bar, uint64_t off, uint8_t *data,
+			 unsigned int size)
+{
+	struct vfio_dev *v = to_vfio(d);
+
+	(void)bar;
+	if (off >= v->rom.size || size > v->rom.size - off)
+		memset(data, 0xff, size);
+	else
+		memcpy(data, v->rom_data + off, size);
+}
+
+/* The ROM is resource PCI_ROM_BAR of the PCI core, which sizes, places and decodes it;
+ * this supplies its contents. */
 static void rom_init(struct vfio_dev *v)
 {
-	uint64_t size;
-
 	v->rom_slot = -1;
 	if (vfio_region_info(v, VFIO_PCI_ROM_REGION_INDEX, &v->rom, NULL, NULL) || !v->rom.size ||
 	    (v->rom.size & (v->rom.size - 1)))
 		v->rom.size = 0;
 	if (v->rom.size)
 		rom_load(v);
-	size = v->rom.size < 2048 ? 2048 : v->rom.size;
-	if (v->rom.size)
-		pci_set_wmask32(&v->pci, PCI_ROM_ADDRESS,
-				((uint32_t) ~(size - 1) & PCI_ROM_ADDRESS_MASK) |
-					PCI_ROM_ADDRESS_ENABLE);
+	if (!v->rom.size)
+		return;
+	pci_bar_init(&v->pci, PCI_ROM_BAR, PCI_BAR_ROM, false, v->rom.size);
+	v->pci.bar[PCI_ROM_BAR].read = rom_bar_read;
 }
 
 int vfio_bars_init(struct vfio_dev *v, const uint8_t *raw, enum vfio_msix_relocate relocate)
@@ -263,13 +263,31 @@ int vfio_bars_init(struct vfio_dev *v, const uint8_t *raw, enum vfio_msix_reloca
 	return 0;
 }
 
+/* A ROM that spans whole pages is read through a read-only memory slot while it
+ * decodes, without exits; a smaller one traps and is served from the copy. */
+static void rom_moved(struct vfio_dev *v)
+{
+	const struct pci_bar *pb = &v->pci.bar[PCI_ROM_BAR];
+
+	if (v->rom_slot >= 0)
+		memslot_unmap(v->slots, v->rom_slot);
+	v->rom_slot = -1;
+	if (pb->mapped && v->rom.size >= (uint64_t)sysconf(_SC_PAGESIZE))
+		v->rom_slot = memslot_map(v->slots, pb->addr, v->rom.size, v->rom_data, true);
+}
+
 /* The guest placed (or stopped decoding) BAR i: move its memory slots along. */
 void vfio_bar_moved(struct vfio_dev *v, unsigned int i)
 {
-	struct vfio_bar *b = &v->bar[i];
+	struct vfio_bar *b;
 	const struct pci_bar *pb = &v->pci.bar[i];
 	unsigned int a;
 
+	if (i == PCI_ROM_BAR) {
+		rom_moved(v);
+		return;
+	}
+	b = &v->bar[i];
 	for (a = 0; b->map && a < b->nr_areas; a++) {
 		if (b->slot[a] >= 0)
 			memslot_unmap(v->slots, b->slot[a]);
@@ -278,53 +296,6 @@ void vfio_bar_moved(struct vfio_dev *v, unsigned int i)
 			b->slot[a] = memslot_map(v->slots, pb->addr + b->area[a].off,
 						 b->area[a].len, b->map + b->area[a].off, false);
 	}
-}
-
-static void rom_read(void *opaque, uint64_t off, uint8_t *data, unsigned int size)
-{
-	struct vfio_dev *v = opaque;
-
-	if (off >= v->rom.size || size > v->rom.size - off)
-		memset(data, 0xff, size);
-	else
-		memcpy(data, v->rom_data + off, size);
-}
-
-static void rom_unmap(struct vfio_dev *v)
-{
-	if (v->rom_slot >= 0)
-		memslot_unmap(v->slots, v->rom_slot);
-	v->rom_slot = -1;
-	if (v->rom_addr)
-		iobus_unregister(v->mmio, v->rom_addr, v);
-	v->rom_addr = 0;
-}
-
-/*
- * The ROM decodes while its enable bit and memory decoding are on: reads come from a
- * read-only memory slot without exits (when the ROM spans whole pages), writes and
- * smaller ROMs trap and are served from the copy.
- */
-void vfio_rom_update(struct vfio_dev *v)
-{
-	uint32_t reg = pci_get32(&v->pci, PCI_ROM_ADDRESS);
-	uint64_t addr = reg & PCI_ROM_ADDRESS_MASK;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	bool on = v->rom.size && (reg & PCI_ROM_ADDRESS_ENABLE) && addr &&
-		  (pci_get16(&v->pci, PCI_COMMAND) & PCI_COMMAND_MEMORY);
-	struct io_region r = {.base = addr,
-			      .len = v->rom.size < 2048 ? 2048 : v->rom.size,
-			      .read = rom_read,
-			      .opaque = v};
-
-	if (on && addr == v->rom_addr)
-		return;
-	rom_unmap(v);
-	if (!on || iobus_register(v->mmio, &r))
-		return;
-	v->rom_addr = addr;
-	if (v->rom.size >= page)
-		v->rom_slot = memslot_map(v->slots, addr, v->rom.size, v->rom_data, true);
 }
 
 void vfio_bars_destroy(struct vfio_dev *v)
@@ -341,7 +312,9 @@ void vfio_bars_destroy(struct vfio_dev *v)
 			munmap(b->map, b->r.size);
 		b->map = NULL;
 	}
-	rom_unmap(v);
+	if (v->rom_slot >= 0)
+		memslot_unmap(v->slots, v->rom_slot);
+	v->rom_slot = -1;
 	if (v->rom_data)
 		munmap(v->rom_data, v->rom.size);
 	v->rom_data = NULL;

@@ -168,3 +168,16 @@ void vfio_cfg_overlay(const struct vfio_cfg *v, const struct pci_dev *d, unsigne
 		if (v->emul[off + i] || off + i >= v->size)
 			data[i] = off + i >= v->size ? 0 : d->cfg[off + i];
 }
+
+/* A BAR's type comes from the register VFIO shows (it virtualizes VF BARs too). */
+enum pci_bar_type vfio_cfg_bar_type(const uint8_t *raw, unsigned int i)
+{
+	uint32_t reg = (uint32_t)raw[PCI_BASE_ADDRESS_0 + 4 * i] |
+		       (uint32_t)raw[PCI_BASE_ADDRESS_0 + 4 * i + 1] << 8;
+
+	if (reg & PCI_BASE_ADDRESS_SPACE_IO)
+		return PCI_BAR_IO;
+	if ((reg & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64)
+		return i < PCI_NUM_BARS - 1 ? PCI_BAR_MEM64 : PCI_BAR_NONE;
+	return PCI_BAR_MEM32;
+}

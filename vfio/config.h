@@ -12,7 +12,7 @@
 #ifndef CONDUIT_VFIO_CONFIG_H
 #define CONDUIT_VFIO_CONFIG_H
 
-#include "pci/pci.h"
+#include "pci/dev.h"
 
 struct vfio_cfg {
 	uint8_t emul[PCI_CFG_SIZE];	  /* 1: read from the image */
@@ -25,5 +25,8 @@ struct vfio_cfg {
 void vfio_cfg_build(struct vfio_cfg *v, struct pci_dev *d, const uint8_t *raw, unsigned int size);
 void vfio_cfg_overlay(const struct vfio_cfg *v, const struct pci_dev *d, unsigned int off,
 		      uint8_t *data, unsigned int size);
+
+/* A BAR's type from its register in the config space VFIO shows. */
+enum pci_bar_type vfio_cfg_bar_type(const uint8_t *raw, unsigned int bar);
 
 #endif

@@ -1,6 +1,6 @@
 #include "vfio/container.h"
 #include "iommu/dma.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

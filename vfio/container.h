@@ -8,7 +8,7 @@
 #ifndef CONDUIT_VFIO_CONTAINER_H
 #define CONDUIT_VFIO_CONTAINER_H
 
-#include "vmm/memory.h"
+#include "vmm/base/memory.h"
 
 #include <stdbool.h>
 

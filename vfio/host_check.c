@@ -1,4 +1,6 @@
 #include "vfio/host_check.h"
+#include "vmm/base/host.h"
+#include "vmm/base/log.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -12,105 +14,6 @@
 #include <unistd.h>
 
 #define SYSFS_PCI "/sys/bus/pci/devices/"
-
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* root + the formatted host path; a root of "/" (or "") is the host itself. */
-static void vpath_under(char *buf, size_t len, const char *root, const char *fmt, va_list ap)
-{
-	char rel[PATH_MAX];
-
-	vsnprintf(rel, sizeof(rel), fmt, ap);
-	if (!root[0] || !strcmp(root, "/"))
-		snprintf(buf, len, "%s", rel);
-	else
-		snprintf(buf, len, "%s%s", root, rel);
-}
-
-static void path_under(char *buf, size_t len, const char *root, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void path_under(char *buf, size_t len, const char *root, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vpath_under(buf, len, root, fmt, ap);
-	va_end(ap);
-}
-
-static bool host_exists(const char *root, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static bool host_exists(const char *root, const char *fmt, ...)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vpath_under(path, sizeof(path), root, fmt, ap);
-	va_end(ap);
-	return stat(path, &st) == 0;
-}
-
-/* The last component of a symlink's target: sysfs names drivers, groups and PFs so. */
-static int link_name(const char *root, char *out, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int link_name(const char *root, char *out, size_t len, const char *fmt, ...)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *base;
-	va_list ap;
-	ssize_t n;
-
-	va_start(ap, fmt);
-	vpath_under(path, sizeof(path), root, fmt, ap);
-	va_end(ap);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -1;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	return snprintf(out, len, "%s", base ? base + 1 : target) < (int)len ? 0 : -1;
-}
-
-/* The first line of a sysfs attribute, without its newline. */
-static int read_line(const char *root, char *out, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int read_line(const char *root, char *out, size_t len, const char *fmt, ...)
-{
-	char path[PATH_MAX];
-	va_list ap;
-	ssize_t n;
-	int fd;
-
-	va_start(ap, fmt);
-	vpath_under(path, sizeof(path), root, fmt, ap);
-	va_end(ap);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, out, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	out[n] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	return 0;
-}
 
 /* Between min and max hex digits at *p into *v; advances *p. */
 static bool hex_field(const char **p, unsigned int min, unsigned int max, unsigned int *v)
@@ -150,16 +53,17 @@ static int host_group(const char *root, struct vfio_host_info *out, char *err, s
 	char name[32], *end;
 	long n;
 
-	if (link_name(root, name, sizeof(name), SYSFS_PCI "%s/iommu_group", out->bdf) < 0)
-		return fail(err, errlen,
-			    "vfio %s: no IOMMU group, so the host has no IOMMU enabled: enable "
-			    "VT-d/AMD-Vi in firmware and add intel_iommu=on to the host kernel "
-			    "command line (Intel; AMD-Vi is on unless amd_iommu=off is there)",
-			    out->bdf);
+	if (host_link_name(root, name, sizeof(name), SYSFS_PCI "%s/iommu_group", out->bdf) < 0)
+		return log_to_buf(
+			err, errlen,
+			"vfio %s: no IOMMU group, so the host has no IOMMU enabled: enable "
+			"VT-d/AMD-Vi in firmware and add intel_iommu=on to the host kernel "
+			"command line (Intel; AMD-Vi is on unless amd_iommu=off is there)",
+			out->bdf);
 	n = strtol(name, &end, 10);
 	if (end == name || *end || n < 0 || n > INT_MAX)
-		return fail(err, errlen, "vfio %s: unexpected IOMMU group link '%s'", out->bdf,
-			    name);
+		return log_to_buf(err, errlen, "vfio %s: unexpected IOMMU group link '%s'",
+				  out->bdf, name);
 	out->group = (int)n;
 	return 0;
 }
@@ -179,7 +83,7 @@ static int host_driver(const char *root, const struct vfio_host_info *out, char 
 	const char *b = out->bdf;
 	char drv[64];
 
-	if (link_name(root, drv, sizeof(drv), SYSFS_PCI "%s/driver", b) < 0)
+	if (host_link_name(root, drv, sizeof(drv), SYSFS_PCI "%s/driver", b) < 0)
 		drv[0] = '\0';
 	if (driver_is_vfio(drv))
 		return 0;
@@ -187,15 +91,16 @@ static int host_driver(const char *root, const struct vfio_host_info *out, char 
 		modprobe = "modprobe vfio-pci; ";
 	/* driver_override makes the next probe pick vfio-pci whatever the IDs say */
 	if (!drv[0])
-		return fail(err, errlen,
-			    "vfio %s: no driver bound, not vfio-pci: %secho vfio-pci > " SYSFS_PCI
-			    "%s/driver_override; echo %s > /sys/bus/pci/drivers_probe",
-			    b, modprobe, b, b);
-	return fail(err, errlen,
-		    "vfio %s: bound to %s, not vfio-pci: %secho vfio-pci > " SYSFS_PCI
-		    "%s/driver_override; echo %s > " SYSFS_PCI
-		    "%s/driver/unbind; echo %s > /sys/bus/pci/drivers_probe",
-		    b, drv, modprobe, b, b, b, b);
+		return log_to_buf(
+			err, errlen,
+			"vfio %s: no driver bound, not vfio-pci: %secho vfio-pci > " SYSFS_PCI
+			"%s/driver_override; echo %s > /sys/bus/pci/drivers_probe",
+			b, modprobe, b, b);
+	return log_to_buf(err, errlen,
+			  "vfio %s: bound to %s, not vfio-pci: %secho vfio-pci > " SYSFS_PCI
+			  "%s/driver_override; echo %s > " SYSFS_PCI
+			  "%s/driver/unbind; echo %s > /sys/bus/pci/drivers_probe",
+			  b, drv, modprobe, b, b, b, b);
 }
 
 /*
@@ -220,8 +125,9 @@ static bool group_offender(const char *root, const struct vfio_host_info *out, D
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' || !strcmp(e->d_name, out->bdf))
 			continue;
-		if (link_name(root, drv, drvlen, "/sys/kernel/iommu_groups/%d/devices/%s/driver",
-			      out->group, e->d_name) < 0)
+		if (host_link_name(root, drv, drvlen,
+				   "/sys/kernel/iommu_groups/%d/devices/%s/driver", out->group,
+				   e->d_name) < 0)
 			drv[0] = '\0';
 		if (!driver_keeps_viable(drv)) {
 			snprintf(who, wholen, "%s", e->d_name);
@@ -237,20 +143,20 @@ static int host_viable(const char *root, const struct vfio_host_info *out, char 
 	bool bad;
 	DIR *d;
 
-	path_under(path, sizeof(path), root, "/sys/kernel/iommu_groups/%d/devices", out->group);
+	host_path(path, sizeof(path), root, "/sys/kernel/iommu_groups/%d/devices", out->group);
 	d = opendir(path);
 	if (!d)
-		return fail(err, errlen, "vfio %s: cannot list IOMMU group %d: %s", out->bdf,
-			    out->group, strerror(errno));
+		return log_to_buf(err, errlen, "vfio %s: cannot list IOMMU group %d: %s", out->bdf,
+				  out->group, strerror(errno));
 	bad = group_offender(root, out, d, who, sizeof(who), drv, sizeof(drv));
 	closedir(d);
 	if (!bad)
 		return 0;
-	return fail(err, errlen,
-		    "vfio %s: IOMMU group %d is not viable: %s in the same group is bound to %s; "
-		    "unbind it (echo %s > " SYSFS_PCI
-		    "%s/driver/unbind) or bind it to vfio-pci too",
-		    out->bdf, out->group, who, drv, who, who);
+	return log_to_buf(
+		err, errlen,
+		"vfio %s: IOMMU group %d is not viable: %s in the same group is bound to %s; "
+		"unbind it (echo %s > " SYSFS_PCI "%s/driver/unbind) or bind it to vfio-pci too",
+		out->bdf, out->group, who, drv, who, who);
 }
 
 /* A group joins a type1v2 container, which vfio_iommu_type1 provides, or iommufd's
@@ -261,7 +167,7 @@ static int host_backend_module(const char *root, const struct vfio_host_info *ou
 	if (host_exists(root, "/sys/module/vfio_iommu_type1") ||
 	    host_exists(root, "/sys/module/iommufd"))
 		return 0;
-	return fail(
+	return log_to_buf(
 		err, errlen,
 		"vfio %s: the VFIO type1 IOMMU backend is not loaded: modprobe vfio_iommu_type1",
 		out->bdf);
@@ -272,25 +178,28 @@ int vfio_group_open_explain(const char *bdf, int group, const char *path, int er
 {
 	switch (errnum) {
 	case ENOENT:
-		return fail(err, errlen,
-			    "vfio %s: %s is missing although the function is bound to vfio-pci: "
-			    "/dev needs devtmpfs (mount -t devtmpfs devtmpfs /dev) or udev "
-			    "(udevadm settle)",
-			    bdf, path);
+		return log_to_buf(
+			err, errlen,
+			"vfio %s: %s is missing although the function is bound to vfio-pci: "
+			"/dev needs devtmpfs (mount -t devtmpfs devtmpfs /dev) or udev "
+			"(udevadm settle)",
+			bdf, path);
 	case EACCES:
 	case EPERM:
-		return fail(err, errlen,
-			    "vfio %s: cannot open %s: %s: run conduit as root or give your user "
-			    "the group (chown $USER %s)",
-			    bdf, path, strerror(errnum), path);
+		return log_to_buf(
+			err, errlen,
+			"vfio %s: cannot open %s: %s: run conduit as root or give your user "
+			"the group (chown $USER %s)",
+			bdf, path, strerror(errnum), path);
 	case EBUSY:
-		return fail(err, errlen,
-			    "vfio %s: cannot open %s: IOMMU group %d is in use by another process "
-			    "(another VMM?): stop it first",
-			    bdf, path, group);
+		return log_to_buf(
+			err, errlen,
+			"vfio %s: cannot open %s: IOMMU group %d is in use by another process "
+			"(another VMM?): stop it first",
+			bdf, path, group);
 	default:
-		return fail(err, errlen, "vfio %s: cannot open %s: %s", bdf, path,
-			    strerror(errnum));
+		return log_to_buf(err, errlen, "vfio %s: cannot open %s: %s", bdf, path,
+				  strerror(errnum));
 	}
 }
 
@@ -301,7 +210,7 @@ static int host_group_node(const char *root, struct vfio_host_info *out, char *e
 	char host[64];
 	int fd;
 
-	path_under(out->group_path, sizeof(out->group_path), root, "/dev/vfio/%d", out->group);
+	host_path(out->group_path, sizeof(out->group_path), root, "/dev/vfio/%d", out->group);
 	fd = open(out->group_path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(host, sizeof(host), "/dev/vfio/%d", out->group);
@@ -315,7 +224,7 @@ static unsigned int read_hex(const char *root, const char *bdf, const char *attr
 {
 	char line[32];
 
-	if (read_line(root, line, sizeof(line), SYSFS_PCI "%s/%s", bdf, attr) < 0)
+	if (host_read_line(root, line, sizeof(line), SYSFS_PCI "%s/%s", bdf, attr) < 0)
 		return 0;
 	return (unsigned int)strtoul(line, NULL, 16);
 }
@@ -325,12 +234,12 @@ static void host_describe(const char *root, struct vfio_host_info *out)
 {
 	char line[32];
 
-	out->is_vf = link_name(root, out->pf_bdf, sizeof(out->pf_bdf), SYSFS_PCI "%s/physfn",
-			       out->bdf) == 0;
+	out->is_vf = host_link_name(root, out->pf_bdf, sizeof(out->pf_bdf), SYSFS_PCI "%s/physfn",
+				    out->bdf) == 0;
 	if (!out->is_vf)
 		out->pf_bdf[0] = '\0';
 	out->numa_node = -1;
-	if (read_line(root, line, sizeof(line), SYSFS_PCI "%s/numa_node", out->bdf) == 0)
+	if (host_read_line(root, line, sizeof(line), SYSFS_PCI "%s/numa_node", out->bdf) == 0)
 		out->numa_node = atoi(line);
 	out->vendor_id = (uint16_t)read_hex(root, out->bdf, "vendor");
 	out->device_id = (uint16_t)read_hex(root, out->bdf, "device");
@@ -341,14 +250,15 @@ int vfio_host_check(const char *root, const char *bdf, struct vfio_host_info *ou
 {
 	memset(out, 0, sizeof(*out));
 	if (!vfio_bdf_canon(bdf, out->bdf))
-		return fail(err, errlen,
-			    "--vfio host=%s: not a PCI function address; expected DDDD:BB:DD.F "
-			    "(hex domain:bus:device.function, e.g. 0000:01:00.0)",
-			    bdf);
+		return log_to_buf(
+			err, errlen,
+			"--vfio host=%s: not a PCI function address; expected DDDD:BB:DD.F "
+			"(hex domain:bus:device.function, e.g. 0000:01:00.0)",
+			bdf);
 	if (!host_exists(root, SYSFS_PCI "%s", out->bdf))
-		return fail(err, errlen,
-			    "no PCI function %s on this host: `conduit devices` lists them",
-			    out->bdf);
+		return log_to_buf(err, errlen,
+				  "no PCI function %s on this host: `conduit devices` lists them",
+				  out->bdf);
 	if (host_group(root, out, err, errlen) < 0 || host_driver(root, out, err, errlen) < 0 ||
 	    host_viable(root, out, err, errlen) < 0 ||
 	    host_backend_module(root, out, err, errlen) < 0 ||
@@ -366,7 +276,7 @@ static bool device_cdev(const char *root, const char *bdf, char *out, size_t len
 	bool found = false;
 	DIR *d;
 
-	path_under(path, sizeof(path), root, SYSFS_PCI "%s/vfio-dev", bdf);
+	host_path(path, sizeof(path), root, SYSFS_PCI "%s/vfio-dev", bdf);
 	d = opendir(path);
 	if (!d)
 		return false;
@@ -389,11 +299,11 @@ enum vfio_backend vfio_backend_select(const char *root, const struct vfio_host_i
 	char cdev[64];
 
 	if (host_exists(root, "/dev/iommu") && device_cdev(root, dev->bdf, cdev, sizeof(cdev))) {
-		path_under(out->iommu, sizeof(out->iommu), root, "/dev/iommu");
-		path_under(out->device, sizeof(out->device), root, "/dev/vfio/devices/%s", cdev);
+		host_path(out->iommu, sizeof(out->iommu), root, "/dev/iommu");
+		host_path(out->device, sizeof(out->device), root, "/dev/vfio/devices/%s", cdev);
 		return VFIO_BACKEND_IOMMUFD;
 	}
-	path_under(out->iommu, sizeof(out->iommu), root, "/dev/vfio/vfio");
+	host_path(out->iommu, sizeof(out->iommu), root, "/dev/vfio/vfio");
 	snprintf(out->device, sizeof(out->device), "%s", dev->group_path);
 	return VFIO_BACKEND_GROUP;
 }

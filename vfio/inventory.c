@@ -1,9 +1,9 @@
 /* Host PCI inventory: libpci scans and names; sysfs adds SR-IOV links and IOMMU groups. */
 #include "vfio/inventory.h"
-#include "vfio/libpci.h" /* LIBPCI_HEADER: why, see vfio/meson.build */
-#include "vmm/log.h"
+#include "vmm/base/host.h"
+#include "vmm/base/log.h"
 
-#include LIBPCI_HEADER
+#include <pci/pci.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -39,7 +39,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) inventory_pci_error(
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_error("libpci: %s", msg);
-	exit(1); /* bad host state (DESIGN.md) */
+	exit(1); /* bad host state (README, exit status 1) */
 }
 
 static void __attribute__((format(printf, 1, 2))) inventory_pci_warning(char *fmt, ...)
@@ -92,45 +92,29 @@ static void inventory_list_free(struct inventory_list *l)
 /* A decimal sysfs attribute such as sriov_totalvfs; -1 when absent or not a number. */
 static int inventory_read_int(const char *dir, const char *attr, int *out)
 {
-	char path[PATH_MAX], text[32], *end;
-	FILE *f;
+	char text[32], *end;
 	long v;
 
-	if (!inventory_path(path, "%s/%s", dir, attr))
-		return -1;
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	end = fgets(text, sizeof(text), f);
-	fclose(f);
-	if (!end)
+	if (host_read_line("", text, sizeof(text), "%s/%s", dir, attr))
 		return -1;
 	errno = 0;
 	v = strtol(text, &end, 10);
-	if (errno || end == text || (*end && *end != '\n') || v < INT_MIN || v > INT_MAX)
+	if (errno || end == text || *end || v < INT_MIN || v > INT_MAX)
 		return -1;
 	*out = (int)v;
 	return 0;
 }
 
-/* The last component of a symlink's target, which is how sysfs links name a device
- * (physfn -> ../0000:00:02.0). *name is NULL when there is no such link; -1 means
- * out of memory. */
+/* A device a sysfs link names (physfn -> ../0000:00:02.0). *name is NULL when there is
+ * no such link; -1 means out of memory. */
 static int inventory_link_name(const char *dir, const char *link, char **name)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *slash;
-	ssize_t n;
+	char target[PATH_MAX];
 
 	*name = NULL;
-	if (!inventory_path(path, "%s/%s", dir, link))
+	if (host_link_name("", target, sizeof(target), "%s/%s", dir, link))
 		return 0;
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return 0;
-	target[n] = '\0';
-	slash = strrchr(target, '/');
-	*name = strdup(slash ? slash + 1 : target);
+	*name = strdup(target);
 	return *name ? 0 : -1;
 }
 

@@ -17,8 +17,8 @@
  * either is on and back on when both are off.
  */
 #include "pci/bus.h"
-#include "vfio/device.h"
-#include "vmm/log.h"
+#include "vfio/irq.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <linux/vfio.h>
@@ -89,7 +89,7 @@ static void intx_on(struct vfio_dev *v)
 void vfio_intx_update(struct vfio_dev *v)
 {
 	bool want = v->intx_count && v->pci.cfg[PCI_INTERRUPT_PIN] && v->pci.bus && !v->msi_count &&
-		    !v->msix_on;
+		    !v->msix_count;
 
 	if (want && !v->intx_on)
 		intx_on(v);
@@ -97,49 +97,48 @@ void vfio_intx_update(struct vfio_dev *v)
 		intx_off(v);
 }
 
+/*
+ * Hands the guest's nr vectors of VFIO IRQ index (MSI or MSI-X) to the kernel: the host
+ * interrupt handler then writes their eventfds, KVM's irqfds. on is how many the kernel
+ * has now; returns how many it has after (0: none).
+ */
+static unsigned int vectors_to_kernel(struct vfio_dev *v, uint32_t index, const char *what,
+				      const struct irq_vector *vec, unsigned int on,
+				      unsigned int nr)
+{
+	int fds[VFIO_MAX_VECTORS];
+	unsigned int i;
+
+	if (on)
+		irqs_off(v, index);
+	if (!nr)
+		return 0;
+	intx_off(v);
+	for (i = 0; i < nr && i < VFIO_MAX_VECTORS; i++)
+		fds[i] = vec[i].eventfd;
+	if (irqs_eventfds(v, index, fds, i)) {
+		log_guest_warn("vfio %s: cannot enable %u %s vectors: %s", v->bdf, i, what,
+			       strerror(errno));
+		return 0;
+	}
+	return i;
+}
+
 static void msix_changed(void *opaque, bool enabled, unsigned int nr)
 {
 	struct vfio_dev *v = opaque;
-	int fds[2048];
-	unsigned int i;
 
-	if (v->msix_on) {
-		irqs_off(v, VFIO_PCI_MSIX_IRQ_INDEX);
-		v->msix_on = false;
-	}
-	if (enabled) {
-		intx_off(v);
-		for (i = 0; i < nr && i < 2048; i++)
-			fds[i] = msix_vector_fd(&v->msix, i);
-		if (irqs_eventfds(v, VFIO_PCI_MSIX_IRQ_INDEX, fds, i))
-			log_guest_warn("vfio %s: cannot enable %u MSI-X vectors: %s", v->bdf, i,
-				       strerror(errno));
-		else
-			v->msix_on = true;
-	}
+	v->msix_count = vectors_to_kernel(v, VFIO_PCI_MSIX_IRQ_INDEX, "MSI-X", v->msix.vec,
+					  v->msix_count, enabled ? nr : 0);
 	vfio_intx_update(v);
 }
 
 static void msi_changed(void *opaque, bool enabled, unsigned int nr)
 {
 	struct vfio_dev *v = opaque;
-	int fds[MSI_MAX_VECTORS];
-	unsigned int i;
 
-	if (v->msi_count) {
-		irqs_off(v, VFIO_PCI_MSI_IRQ_INDEX);
-		v->msi_count = 0;
-	}
-	if (enabled && nr) {
-		intx_off(v);
-		for (i = 0; i < nr && i < MSI_MAX_VECTORS; i++)
-			fds[i] = msi_vector_fd(&v->msi, i);
-		if (irqs_eventfds(v, VFIO_PCI_MSI_IRQ_INDEX, fds, i))
-			log_guest_warn("vfio %s: cannot enable %u MSI vectors: %s", v->bdf, i,
-				       strerror(errno));
-		else
-			v->msi_count = i;
-	}
+	v->msi_count = vectors_to_kernel(v, VFIO_PCI_MSI_IRQ_INDEX, "MSI", v->msi.vec, v->msi_count,
+					 enabled ? nr : 0);
 	vfio_intx_update(v);
 }
 
@@ -205,11 +204,11 @@ int vfio_irqs_init(struct vfio_dev *v)
 void vfio_irqs_stop(struct vfio_dev *v)
 {
 	intx_off(v);
-	if (v->msix_on)
+	if (v->msix_count)
 		irqs_off(v, VFIO_PCI_MSIX_IRQ_INDEX);
 	if (v->msi_count)
 		irqs_off(v, VFIO_PCI_MSI_IRQ_INDEX);
-	v->msix_on = false;
+	v->msix_count = 0;
 	v->msi_count = 0;
 }
 

@@ -7,9 +7,11 @@
  */
 #include "vfio/pci.h"
 #include "irq/posted.h"
+#include "pci/bar.h"
 #include "pci/bus.h"
-#include "vfio/device.h"
-#include "vmm/log.h"
+#include "vfio/bar.h"
+#include "vfio/irq.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <linux/vfio.h>
@@ -99,7 +101,6 @@ static void dev_reset(struct pci_dev *d)
 	pci_set16(d, PCI_COMMAND, 0);
 	if (d->machine)
 		pci_update_mappings(d);
-	vfio_rom_update(v);
 }
 
 static void dev_config_written(struct pci_dev *d, unsigned int off, unsigned int size)
@@ -119,8 +120,6 @@ static void dev_config_written(struct pci_dev *d, unsigned int off, unsigned int
 		msi_config_written(&v->msi, off, size);
 	vfio_intx_update(v);
 	pthread_mutex_unlock(&v->lock);
-	if (off < PCI_ROM_ADDRESS + 4 && off + size > PCI_COMMAND)
-		vfio_rom_update(v);
 }
 
 static void dev_bar_moved(struct pci_dev *d, unsigned int bar)
@@ -223,7 +222,6 @@ struct pci_dev *vfio_pci_create(const struct vfio_pci_args *a)
 	v->pci.priv = v;
 	v->irq = a->irq;
 	v->slots = a->slots;
-	v->mmio = a->mmio;
 	v->intx_fd = v->intx_resample_fd = -1;
 	v->msix_relo_bar = v->rom_slot = -1;
 	pthread_mutex_init(&v->lock, NULL);

@@ -6,16 +6,10 @@
 #define CONDUIT_VFIO_PCI_H
 
 #include "irq/router.h"
-#include "pci/pci.h"
+#include "pci/dev.h"
 #include "vfio/container.h"
-#include "vmm/memslot.h"
-
-/* Where the guest finds the MSI-X table and PBA (vfio/relocate.c). */
-enum vfio_msix_relocate {
-	VFIO_MSIX_RELOCATE_AUTO, /* moved only if their host page holds other registers */
-	VFIO_MSIX_RELOCATE_ON,	 /* always moved to a BAR of their own */
-	VFIO_MSIX_RELOCATE_OFF,	 /* left where the device has them */
-};
+#include "vfio/relocate.h"
+#include "vmm/base/memslot.h"
 
 struct vfio_pci_args {
 	const char *bdf; /* DDDD:BB:DD.F, checked by vfio_host_check() */
@@ -23,7 +17,6 @@ struct vfio_pci_args {
 	struct vfio_container *container;
 	struct irq_router *irq;
 	struct memslots *slots;
-	struct iobus *mmio;    /* for the expansion ROM */
 	const char *host_root; /* "/": where sysfs is read for the posting report */
 	enum vfio_msix_relocate msix_relocate;
 };

@@ -11,8 +11,10 @@
  * remapping makes such writes harmless (VFIO_REGION_INFO_CAP_MSIX_MAPPABLE); otherwise
  * it stays out of the mmap'd areas and its accesses still trap.
  */
+#include "vfio/relocate.h"
+#include "vfio/config.h"
 #include "vfio/device.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #include <unistd.h>
 
@@ -57,7 +59,7 @@ static int free_bar(const struct vfio_dev *v, const uint8_t *raw)
 	for (i = 0; i < PCI_NUM_BARS; i++) {
 		if (v->bar[i].r.size)
 			continue;
-		if (i && v->bar[i - 1].r.size && vfio_bar_type(raw, i - 1) == PCI_BAR_MEM64)
+		if (i && v->bar[i - 1].r.size && vfio_cfg_bar_type(raw, i - 1) == PCI_BAR_MEM64)
 			continue;
 		return (int)i;
 	}

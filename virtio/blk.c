@@ -5,13 +5,14 @@
  */
 #include "virtio/blk.h"
 #include "virtio/blk_io.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
+#include <linux/virtio_ids.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,6 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#define VIRTIO_ID_BLOCK 2
 /* The fields up to the write-zeroes ones; secure erase is not offered. */
 #define BLK_CONFIG_SIZE offsetof(struct virtio_blk_config, max_secure_erase_sectors)
 
@@ -227,14 +227,12 @@ static const struct virtio_dev_ops blk_ops = {
 	.destroy = blk_destroy,
 };
 
-/* The queues reach guest RAM through their virtqueues: ram is not kept here. */
-struct virtio_dev *blk_create(const struct blk_options *o, const struct guest_ram *ram)
+struct virtio_dev *blk_create(const struct blk_options *o)
 {
 	unsigned int queues = o->queues ? o->queues : 1;
 	struct blk *b = calloc(1, sizeof(*b));
 	struct stat st;
 
-	(void)ram;
 	if (!b || !(b->path = strdup(o->path))) {
 		log_error("out of memory for disk '%s'", o->path);
 		free(b);

@@ -3,7 +3,6 @@
 #define CONDUIT_VIRTIO_BLK_H
 
 #include "virtio/virtio_dev.h"
-#include "vmm/memory.h"
 
 #include <stdbool.h>
 
@@ -15,6 +14,6 @@ struct blk_options {
 };
 
 /* NULL and one error line on failure (missing, locked, not a disk, ...). */
-struct virtio_dev *blk_create(const struct blk_options *o, const struct guest_ram *ram);
+struct virtio_dev *blk_create(const struct blk_options *o);
 
 #endif

@@ -17,8 +17,8 @@
  * once every data request older than it has completed.
  */
 #include "virtio/blk_io.h"
-#include "vmm/log.h"
-#include "vmm/sandbox.h"
+#include "vmm/base/log.h"
+#include "vmm/base/sandbox.h"
 
 #include <endian.h>
 #include <errno.h>

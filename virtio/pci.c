@@ -16,9 +16,13 @@
  * Writing 0 to device_status resets everything, vectors included.
  */
 #include "virtio/pci.h"
+#include "irq/ioeventfd.h"
+#include "pci/bar.h"
+#include "pci/config.h"
 #include "pci/msix.h"
 #include "pci/pcie.h"
-#include "vmm/log.h"
+#include "vmm/base/le.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -44,7 +48,7 @@
 #define BAR_CFG_SIZE   0x4000
 #define BAR_MSIX_SIZE  0x2000
 #define MSIX_PBA_OFF   0x1000
-#define COMMON_CFG_LEN 0x38
+#define COMMON_CFG_LEN sizeof(struct virtio_pci_common_cfg)
 
 #define TRANSPORT_FEATURES                                                                         \
 	(1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |                        \
@@ -82,7 +86,7 @@ static struct virtio_pci *to_vp(struct pci_dev *d)
 /* The driver kicks a queue by writing its 16-bit index to the queue's notify address. */
 static int ioeventfd(struct virtio_pci *vp, unsigned int q, uint64_t bar_addr, bool assign)
 {
-	return ioeventfd_set(vp->irq, bar_addr + NOTIFY_OFF + q * NOTIFY_MULT, 2,
+	return ioeventfd_set(vp->irq->vm_fd, bar_addr + NOTIFY_OFF + q * NOTIFY_MULT, 2,
 			     vp->vdev->queue[q].kick_fd, assign);
 }
 
@@ -360,23 +364,6 @@ static void common_write(struct virtio_pci *vp, unsigned int off, uint32_t v)
 		queue_write(vp, off, v);
 		break;
 	}
-}
-
-static uint64_t le_get(const uint8_t *data, unsigned int size)
-{
-	uint64_t v = 0;
-
-	while (size--)
-		v = v << 8 | data[size];
-	return v;
-}
-
-static void le_put(uint8_t *data, unsigned int size, uint64_t v)
-{
-	unsigned int i;
-
-	for (i = 0; i < size; i++, v >>= 8)
-		data[i] = (uint8_t)v;
 }
 
 static void vp_bar_read(struct pci_dev *d, unsigned int bar, uint64_t off, uint8_t *data,

@@ -3,9 +3,9 @@
 #define CONDUIT_VIRTIO_PCI_H
 
 #include "irq/router.h"
-#include "pci/pci.h"
+#include "pci/dev.h"
 #include "virtio/virtio_dev.h"
-#include "vmm/memory.h"
+#include "vmm/base/memory.h"
 
 struct pci_dev *virtio_pci_create(struct virtio_dev *vdev, struct irq_router *irq,
 				  const struct guest_ram *ram);

@@ -4,10 +4,11 @@
  * eventfd; the bytes come from getrandom(2), written straight into guest RAM.
  */
 #include "virtio/rng.h"
-#include "vmm/log.h"
-#include "vmm/sandbox.h"
+#include "vmm/base/log.h"
+#include "vmm/base/sandbox.h"
 
 #include <errno.h>
+#include <linux/virtio_ids.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -17,8 +18,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define VIRTIO_ID_ENTROPY 4
-#define RNG_QUEUE_SIZE	  256
+#define RNG_QUEUE_SIZE 256
 /* Bytes given per request at most: a huge buffer gets a partial fill, which the used
  * length reports (§5.4.6). */
 #define RNG_MAX_FILL 65536
@@ -203,11 +203,10 @@ static const struct virtio_dev_ops rng_ops = {
 };
 
 /* The queue reaches guest RAM through its virtqueue: ram is not kept here. */
-struct virtio_dev *rng_create(const struct guest_ram *ram)
+struct virtio_dev *rng_create(void)
 {
 	struct rng *r = calloc(1, sizeof(*r));
 
-	(void)ram;
 	if (!r) {
 		log_error("out of memory for virtio-rng");
 		return NULL;
@@ -219,7 +218,7 @@ struct virtio_dev *rng_create(const struct guest_ram *ram)
 		return NULL;
 	}
 	r->dev.ops = &rng_ops;
-	r->dev.device_id = VIRTIO_ID_ENTROPY;
+	r->dev.device_id = VIRTIO_ID_RNG;
 	r->dev.nr_queues = 1;
 	r->dev.queue_max_size = RNG_QUEUE_SIZE;
 	r->dev.config_size = 0;

@@ -3,8 +3,7 @@
 #define CONDUIT_VIRTIO_RNG_H
 
 #include "virtio/virtio_dev.h"
-#include "vmm/memory.h"
 
-struct virtio_dev *rng_create(const struct guest_ram *ram);
+struct virtio_dev *rng_create(void);
 
 #endif

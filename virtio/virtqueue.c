@@ -1,5 +1,5 @@
 #include "virtio/virtqueue.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #include <endian.h>
 #include <linux/virtio_ring.h>

@@ -15,7 +15,7 @@
 #ifndef CONDUIT_VIRTQUEUE_H
 #define CONDUIT_VIRTQUEUE_H
 
-#include "vmm/memory.h"
+#include "vmm/base/memory.h"
 
 #include <stdbool.h>
 #include <stdint.h>

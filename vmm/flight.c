@@ -1,5 +1,5 @@
 #include "vmm/flight.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #include <inttypes.h>
 #include <stdio.h>

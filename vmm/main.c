@@ -1,6 +1,6 @@
 /* conduit: a KVM virtual machine monitor. Command dispatch. */
 #include "vfio/inventory.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 #include "vmm/options.h"
 #include "vmm/stats.h"
 #include "vmm/vm.h"

@@ -1,5 +1,5 @@
 #include "vmm/options.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -2,8 +2,8 @@
 #ifndef CONDUIT_OPTIONS_H
 #define CONDUIT_OPTIONS_H
 
-#include "vfio/pci.h"
-#include "vmm/sandbox.h"
+#include "vfio/relocate.h"
+#include "vmm/base/sandbox.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
 #ifndef CONDUIT_STATS_H
 #define CONDUIT_STATS_H
 
-#include "vmm/memory.h"
+#include "vmm/base/memory.h"
 
 #include <stdint.h>
 

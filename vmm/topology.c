@@ -14,8 +14,8 @@
 #include "virtio/blk.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
-#include "vmm/layout.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
+#include "vmm/x86/layout.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -191,7 +191,6 @@ static int add_vfio(struct topo *t, const struct vfio_opt *o, const struct vfio_
 						    .container = &t->vm->vfio,
 						    .irq = &t->vm->irq,
 						    .slots = &t->vm->slots,
-						    .mmio = &t->vm->mmio,
 						    .host_root = "/",
 						    .msix_relocate = o->msix_relocate});
 	return d ? attach(d, bus, "--vfio") : -1;
@@ -216,10 +215,10 @@ static int add_devices(struct topo *t)
 					 .direct = d->direct,
 					 .queues = d->queues ? d->queues : disk_queues(o)};
 
-		if (plug(t, blk_create(&bo, &t->vm->ram), d->bus, "--disk"))
+		if (plug(t, blk_create(&bo), d->bus, "--disk"))
 			return -1;
 	}
-	if (o->rng && plug(t, rng_create(&t->vm->ram), o->rng_bus, "--rng"))
+	if (o->rng && plug(t, rng_create(), o->rng_bus, "--rng"))
 		return -1;
 	for (i = 0; i < o->nr_vfio; i++)
 		if (add_vfio(t, &o->vfio[i], &t->vfio_info[i]))

@@ -2,7 +2,7 @@
 #ifndef CONDUIT_TOPOLOGY_H
 #define CONDUIT_TOPOLOGY_H
 
-#include "vmm/vm.h"
+#include "vmm/machine.h"
 
 int topology_build(struct vm *vm);
 void topology_windows(const struct vm *vm, struct pci_windows *w);

@@ -1,9 +1,9 @@
 #include "vmm/vcpu.h"
-#include "vmm/boot.h"
-#include "vmm/cpuid.h"
-#include "vmm/log.h"
-#include "vmm/sandbox.h"
+#include "vmm/base/log.h"
+#include "vmm/base/sandbox.h"
 #include "vmm/stats.h"
+#include "vmm/x86/boot.h"
+#include "vmm/x86/cpuid.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -70,8 +70,8 @@ static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported)
 	if (!c)
 		return -1;
 	memcpy(c, supported, size);
-	deadline = ioctl(v->vm->kvm.sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-	cpuid_patch(c, v->id, v->vm->nr_vcpus, deadline);
+	deadline = ioctl(v->m->kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	cpuid_patch(c, v->id, v->m->nr_vcpus, deadline);
 	ret = ioctl(v->fd, KVM_SET_CPUID2, c);
 	free(c);
 	return ret;
@@ -110,19 +110,20 @@ static int vcpu_set_lapic(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_LAPIC, &lapic);
 }
 
-int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id, const struct kvm_cpuid2 *cpuid)
+int vcpu_create(struct vcpu *v, const struct vcpu_machine *m, unsigned int id,
+		const struct kvm_cpuid2 *cpuid)
 {
 	const char *step;
 
 	memset(v, 0, sizeof(*v));
-	v->vm = vm;
+	v->m = m;
 	v->id = id;
-	v->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, id);
+	v->fd = ioctl(m->kvm->vm_fd, KVM_CREATE_VCPU, id);
 	if (v->fd < 0) {
 		step = "KVM_CREATE_VCPU";
 		goto fail;
 	}
-	v->run = mmap(NULL, (size_t)vm->kvm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	v->run = mmap(NULL, (size_t)m->kvm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		v->run = NULL;
 		step = "mmap of kvm_run";
@@ -163,8 +164,8 @@ static void vcpu_handle_pio(struct vcpu *v)
 	/* String I/O (rep ins/outs) arrives as count back-to-back elements. */
 	for (i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (run->io.direction == KVM_EXIT_IO_OUT)
-			iobus_write(&v->vm->pio, run->io.port, data, run->io.size);
-		else if (!iobus_read(&v->vm->pio, run->io.port, data, run->io.size))
+			iobus_write(v->m->pio, run->io.port, data, run->io.size);
+		else if (!iobus_read(v->m->pio, run->io.port, data, run->io.size))
 			memset(data, 0xff, run->io.size); /* nothing decodes: the bus floats high */
 	}
 }
@@ -177,8 +178,8 @@ static void vcpu_handle_mmio(struct vcpu *v)
 	if (len > sizeof(run->mmio.data))
 		return;
 	if (run->mmio.is_write)
-		iobus_write(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
-	else if (!iobus_read(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, len))
+		iobus_write(v->m->mmio, run->mmio.phys_addr, run->mmio.data, len);
+	else if (!iobus_read(v->m->mmio, run->mmio.phys_addr, run->mmio.data, len))
 		memset(run->mmio.data, 0xff, len);
 }
 
@@ -206,19 +207,19 @@ static void vcpu_handle_shutdown(struct vcpu *v)
 		memset(&sregs, 0, sizeof(sregs));
 	switch (vcpu_classify_shutdown(&sregs, rip)) {
 	case SHUTDOWN_RESET:
-		vm_request_exit(v->vm, EXIT_GUEST_DONE,
+		vm_exit_request(v->m->exit, EXIT_GUEST_DONE,
 				"guest reset (triple fault with an empty IDT)");
 		break;
 	case SHUTDOWN_STATE_LOST:
-		vm_request_exit(
-			v->vm, EXIT_GUEST_CRASH,
+		vm_exit_request(
+			v->m->exit, EXIT_GUEST_CRASH,
 			"guest crashed: triple fault (KVM_EXIT_SHUTDOWN) on vCPU %u; RIP unknown "
 			"(KVM on AMD resets the vCPU on shutdown)",
 			v->id);
 		break;
 	case SHUTDOWN_CRASH:
-		vm_request_exit(
-			v->vm, EXIT_GUEST_CRASH,
+		vm_exit_request(
+			v->m->exit, EXIT_GUEST_CRASH,
 			"guest crashed: triple fault (KVM_EXIT_SHUTDOWN) on vCPU %u at RIP 0x%llx",
 			v->id, (unsigned long long)rip);
 		break;
@@ -229,13 +230,13 @@ static void vcpu_handle_system_event(struct vcpu *v)
 {
 	switch (v->run->system_event.type) {
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
-		vm_request_exit(v->vm, EXIT_GUEST_DONE, "guest powered off (system event)");
+		vm_exit_request(v->m->exit, EXIT_GUEST_DONE, "guest powered off (system event)");
 		break;
 	case KVM_SYSTEM_EVENT_RESET:
-		vm_request_exit(v->vm, EXIT_GUEST_DONE, "guest reset (system event)");
+		vm_exit_request(v->m->exit, EXIT_GUEST_DONE, "guest reset (system event)");
 		break;
 	default:
-		vm_request_exit(v->vm, EXIT_GUEST_CRASH,
+		vm_exit_request(v->m->exit, EXIT_GUEST_CRASH,
 				"guest crashed: system event %u on vCPU %u",
 				v->run->system_event.type, v->id);
 		break;
@@ -262,21 +263,21 @@ static void vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
-		vm_request_exit(
-			v->vm, EXIT_GUEST_CRASH,
+		vm_exit_request(
+			v->m->exit, EXIT_GUEST_CRASH,
 			"guest crashed: KVM internal error (suberror %u) on vCPU %u at RIP 0x%llx",
 			run->internal.suberror, v->id, (unsigned long long)vcpu_rip(v));
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
-		vm_request_exit(
-			v->vm, EXIT_GUEST_CRASH,
+		vm_exit_request(
+			v->m->exit, EXIT_GUEST_CRASH,
 			"guest crashed: VM entry failed (reason 0x%llx) on vCPU %u at RIP 0x%llx",
 			(unsigned long long)run->fail_entry.hardware_entry_failure_reason, v->id,
 			(unsigned long long)vcpu_rip(v));
 		break;
 	default:
-		vm_request_exit(
-			v->vm, EXIT_GUEST_CRASH,
+		vm_exit_request(
+			v->m->exit, EXIT_GUEST_CRASH,
 			"guest stopped: unexpected KVM exit reason %u on vCPU %u at RIP 0x%llx",
 			run->exit_reason, v->id, (unsigned long long)vcpu_rip(v));
 		break;
@@ -292,14 +293,14 @@ static void *vcpu_thread(void *arg)
 	sandbox_enter(SANDBOX_VCPU, name);
 	if (v->id == 0)
 		stats_first_run();
-	while (!vm_is_exiting(v->vm)) {
+	while (!vm_exit_requested(v->m->exit)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				flight_record_intr(&v->flight, flight_now());
 				continue;
 			}
-			vm_request_exit(v->vm, EXIT_GUEST_CRASH, "KVM_RUN failed on vCPU %u: %s",
-					v->id, strerror(errno));
+			vm_exit_request(v->m->exit, EXIT_GUEST_CRASH,
+					"KVM_RUN failed on vCPU %u: %s", v->id, strerror(errno));
 			break;
 		}
 		v->exits++;
@@ -348,7 +349,7 @@ void vcpu_join(struct vcpu *v)
 void vcpu_destroy(struct vcpu *v)
 {
 	if (v->run)
-		munmap(v->run, (size_t)v->vm->kvm.run_size);
+		munmap(v->run, (size_t)v->m->kvm->run_size);
 	if (v->fd > 0)
 		close(v->fd);
 	v->run = NULL;

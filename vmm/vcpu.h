@@ -2,9 +2,35 @@
 #ifndef CONDUIT_VCPU_H
 #define CONDUIT_VCPU_H
 
-#include "vmm/vm.h"
+#include "vmm/base/iobus.h"
+#include "vmm/base/kvm.h"
+#include "vmm/flight.h"
+#include "vmm/vm_exit.h"
 
 #include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What a vCPU uses of its machine. */
+struct vcpu_machine {
+	const struct kvm *kvm;
+	struct iobus *pio;
+	struct iobus *mmio;
+	struct vm_exit *exit;
+	unsigned int nr_vcpus;
+};
+
+struct vcpu {
+	const struct vcpu_machine *m;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	uint64_t exits; /* returns from KVM_RUN that userspace handled (--stats) */
+	struct flight flight;
+};
 
 enum shutdown_kind {
 	SHUTDOWN_RESET, /* deliberate triple fault that ends a reboot */
@@ -14,7 +40,8 @@ enum shutdown_kind {
 
 enum shutdown_kind vcpu_classify_shutdown(const struct kvm_sregs *sregs, uint64_t rip);
 struct kvm_cpuid2 *vcpu_supported_cpuid(const struct kvm *kvm);
-int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int id, const struct kvm_cpuid2 *cpuid);
+int vcpu_create(struct vcpu *v, const struct vcpu_machine *m, unsigned int id,
+		const struct kvm_cpuid2 *cpuid);
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);

@@ -5,16 +5,17 @@
  * signal, or Ctrl-A x) while feeding terminal input to the serial port.
  */
 #include "vmm/vm.h"
-#include "vmm/acpi.h"
-#include "vmm/boot.h"
+#include "vmm/base/log.h"
+#include "vmm/base/sandbox.h"
 #include "vmm/console.h"
-#include "vmm/e820.h"
-#include "vmm/layout.h"
-#include "vmm/log.h"
-#include "vmm/sandbox.h"
+#include "vmm/machine.h"
 #include "vmm/stats.h"
 #include "vmm/topology.h"
 #include "vmm/vcpu.h"
+#include "vmm/x86/acpi.h"
+#include "vmm/x86/boot.h"
+#include "vmm/x86/e820.h"
+#include "vmm/x86/layout.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,34 +30,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-static char exit_message[256];
-
-void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
-{
-	uint64_t one = 1;
-	va_list ap;
-
-	pthread_mutex_lock(&vm->exit_lock);
-	if (!vm->exiting) {
-		va_start(ap, fmt);
-		vsnprintf(exit_message, sizeof(exit_message), fmt, ap);
-		va_end(ap);
-		vm->exit_status = status;
-		__atomic_store_n(&vm->exiting, true, __ATOMIC_RELEASE);
-		if (write(vm->exit_fd, &one, sizeof(one)) < 0)
-			log_error("cannot signal VM exit: %s", strerror(errno));
-	}
-	pthread_mutex_unlock(&vm->exit_lock);
-}
-
-bool vm_is_exiting(struct vm *vm)
-{
-	return __atomic_load_n(&vm->exiting, __ATOMIC_ACQUIRE);
-}
-
 static void vm_power_event(void *ctx, enum power_event ev, const char *how)
 {
-	vm_request_exit(ctx, EXIT_GUEST_DONE, "guest %s (%s)",
+	struct vm *vm = ctx;
+
+	vm_exit_request(&vm->exit, EXIT_GUEST_DONE, "guest %s (%s)",
 			ev == POWER_OFF ? "powered off" : "rebooted", how);
 }
 
@@ -87,13 +65,6 @@ static int vm_open_serial(struct vm *vm)
 	return vm->serial ? 0 : -1;
 }
 
-static void vm_pci_gsi(void *ctx, unsigned int gsi, int level)
-{
-	struct vm *vm = ctx;
-
-	kvm_irq_line(&vm->kvm, gsi, level);
-}
-
 /* The host bridge, its config mechanisms, and everything the command line puts on PCI.
  * 0xcf9 (reset) shares the 0xcf8 dword with CONFIG_ADDRESS, so the host decodes it. */
 static int vm_add_pci(struct vm *vm)
@@ -103,8 +74,7 @@ static int vm_add_pci(struct vm *vm)
 	if (irq_router_init(&vm->irq, vm->kvm.vm_fd) ||
 	    pci_machine_init(&vm->pci, &vm->pio, &vm->mmio))
 		return -1;
-	vm->pci.set_gsi = vm_pci_gsi;
-	vm->pci.gsi_ctx = vm;
+	vm->pci.intx_gsi_base = PCI_INTX_GSI;
 	if (pci_host_init(&vm->pci_host, &vm->pci, ECAM_ADDR, &reset))
 		return -1;
 	return topology_build(vm);
@@ -208,8 +178,15 @@ static int vm_create_vcpus(struct vm *vm)
 		free(cpuid);
 		return -1;
 	}
+	vm->vcpu_machine = (struct vcpu_machine){
+		.kvm = &vm->kvm,
+		.pio = &vm->pio,
+		.mmio = &vm->mmio,
+		.exit = &vm->exit,
+		.nr_vcpus = vm->nr_vcpus,
+	};
 	for (i = 0; i < vm->nr_vcpus && !ret; i++)
-		ret = vcpu_create(vm, &vm->vcpus[i], i, cpuid);
+		ret = vcpu_create(&vm->vcpus[i], &vm->vcpu_machine, i, cpuid);
 	free(cpuid);
 	return ret;
 }
@@ -254,7 +231,7 @@ static void vm_feed_console(struct vm *vm, struct console *con)
 	if (done < len)
 		log_warn("console input overran the guest's UART: %zu bytes dropped", len - done);
 	if (quit)
-		vm_request_exit(vm, EXIT_GUEST_DONE, "stopped by Ctrl-A x");
+		vm_exit_request(&vm->exit, EXIT_GUEST_DONE, "stopped by Ctrl-A x");
 }
 
 static void vm_handle_signal(struct vm *vm, int sfd)
@@ -262,7 +239,7 @@ static void vm_handle_signal(struct vm *vm, int sfd)
 	struct signalfd_siginfo si;
 
 	if (read(sfd, &si, sizeof(si)) == sizeof(si))
-		vm_request_exit(vm, EXIT_GUEST_DONE, "terminating on signal %s",
+		vm_exit_request(&vm->exit, EXIT_GUEST_DONE, "terminating on signal %s",
 				strsignal((int)si.ssi_signo));
 }
 
@@ -271,9 +248,9 @@ static void vm_wait(struct vm *vm, int sfd)
 	struct console con;
 
 	console_open(&con, vm->opts->serial == SERIAL_STDIO);
-	while (!vm_is_exiting(vm)) {
+	while (!vm_exit_requested(&vm->exit)) {
 		struct pollfd p[3] = {
-			{.fd = vm->exit_fd, .events = POLLIN},
+			{.fd = vm->exit.fd, .events = POLLIN},
 			{.fd = sfd, .events = POLLIN},
 			{.fd = con.in_fd, .events = POLLIN},
 		};
@@ -350,9 +327,7 @@ static void vm_teardown(struct vm *vm)
 	iobus_destroy(&vm->mmio);
 	kvm_close(&vm->kvm);
 	guest_ram_destroy(&vm->ram);
-	if (vm->exit_fd >= 0)
-		close(vm->exit_fd);
-	pthread_mutex_destroy(&vm->exit_lock);
+	vm_exit_destroy(&vm->exit);
 }
 
 /* Termination signals are taken by the main thread through a signalfd; every thread
@@ -378,31 +353,31 @@ int vm_run(const struct vm_options *opts)
 		.kvm = {.sys_fd = -1, .vm_fd = -1},
 		.ram = {.fd = -1},
 		.serial_fd = -1,
+		.exit = {.fd = -1},
 	};
 	int sfd, status = EXIT_BAD_INPUT;
 
-	pthread_mutex_init(&vm.exit_lock, NULL);
 	vfio_container_init(&vm.vfio, &vm.ram);
 	iobus_init(&vm.pio);
 	iobus_init(&vm.mmio);
-	vm.exit_fd = eventfd(0, EFD_CLOEXEC);
 	sfd = vm_block_signals();
-	if (vm.exit_fd < 0 || sfd < 0) {
-		log_error("cannot create event descriptors: %s", strerror(errno));
+	if (sfd < 0) {
+		log_error("cannot create the signalfd for SIGTERM and the like: %s",
+			  strerror(errno));
 		goto out;
 	}
-	if (sandbox_init(opts->seccomp))
+	if (vm_exit_init(&vm.exit) || sandbox_init(opts->seccomp))
 		goto out;
 	if (vm_setup(&vm))
 		goto out;
 	if (vm_start(&vm)) {
-		vm_request_exit(&vm, EXIT_BAD_INPUT, "could not start the vCPUs");
+		vm_exit_request(&vm.exit, EXIT_BAD_INPUT, "could not start the vCPUs");
 	} else {
 		vm_wait(&vm, sfd);
 	}
 	vm_stop(&vm);
-	status = vm.exit_status;
-	log_info("%s", exit_message);
+	status = vm.exit.status;
+	log_info("%s", vm.exit.message);
 	if (status == EXIT_GUEST_CRASH)
 		vm_dump_flight(&vm);
 	if (opts->stats)

@@ -9,7 +9,7 @@
 #define CONDUIT_TESTS_VQ_DRIVER_H
 
 #include "virtio/virtio_dev.h"
-#include "vmm/memory.h"
+#include "vmm/base/memory.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* libFuzzer target: the setup-header parser against arbitrary files. A parse that
  * succeeds must describe a payload and header inside the input. */
-#include "vmm/bzimage.h"
+#include "vmm/x86/bzimage.h"
 
 #include <stdlib.h>
 

@@ -7,9 +7,9 @@
  * picks the device, off its port.
  */
 #include "fuzz_ops.h"
-#include "vmm/power.h"
-#include "vmm/rtc.h"
-#include "vmm/serial.h"
+#include "vmm/hw/power.h"
+#include "vmm/hw/rtc.h"
+#include "vmm/hw/serial.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

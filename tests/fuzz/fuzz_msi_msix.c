@@ -7,6 +7,7 @@
  * function reset.
  */
 #include "fuzz_ops.h"
+#include "pci/config.h"
 #include "pci/msi.h"
 #include "pci/msix.h"
 

@@ -43,7 +43,7 @@ static void reset_rw(void *o, uint64_t off, uint8_t *data, unsigned int size)
 
 static void attach_rng(struct pci_bus *bus)
 {
-	struct virtio_dev *v = rng_create(&ram);
+	struct virtio_dev *v = rng_create();
 	struct pci_dev *d = v ? virtio_pci_create(v, &router, &ram) : NULL;
 
 	if (!d || pci_bus_attach(bus, d, -1))

@@ -9,10 +9,12 @@
  * conduit hides; the MSI-X check must refuse a table or PBA outside the device's BARs.
  */
 #include "fuzz_ops.h"
+#include "pci/config.h"
 #include "pci/msi.h"
 #include "pci/msix.h"
 #include "vfio/config.h"
 #include "vfio/device.h"
+#include "vfio/relocate.h"
 
 #include <stdlib.h>
 

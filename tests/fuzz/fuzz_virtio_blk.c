@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(ram.host, data + 1, size - 1 < RAM_SIZE ? size - 1 : RAM_SIZE);
 	/* the device keeps its own used index; the ring starts zeroed as a driver's does */
 	memset(ram.host + USED, 0, 4 + 8 * QSIZE + 2);
-	dev = blk_create(&o, &ram);
+	dev = blk_create(&o);
 	kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!dev || kick < 0 || call < 0)

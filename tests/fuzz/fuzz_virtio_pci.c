@@ -10,6 +10,7 @@
  */
 #include "fuzz_disk.h"
 #include "fuzz_ops.h"
+#include "pci/config.h"
 #include "virtio/blk.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
@@ -60,7 +61,7 @@ static struct virtio_dev *device(uint8_t choice)
 {
 	struct blk_options o = {.path = fuzz_disk(choice & 2), .queues = 1 + (choice >> 2) % 4};
 
-	return choice & 1 ? blk_create(&o, &ram) : rng_create(&ram);
+	return choice & 1 ? blk_create(&o) : rng_create();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

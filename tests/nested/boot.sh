@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Nested: conduit boots the Debian kernel to an L2 init with 2 vCPUs, and each way a
 # guest can end (power-off, reboot through ACPI, the 8042 and a triple fault, a crash)
-# gives the exit status DESIGN.md promises. Usage: boot.sh CONDUIT MKBZIMAGE
+# gives the exit status README promises. Usage: boot.sh CONDUIT MKBZIMAGE
 . "$(dirname "$0")/lib.sh"
 CONDUIT=$1
 MKBZIMAGE=$2

@@ -9,7 +9,7 @@
  * evaluates \_S5, _PRT and _CRS.
  */
 #include "tests/unit/check.h"
-#include "vmm/acpi.h"
+#include "vmm/x86/acpi.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

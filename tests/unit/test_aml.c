@@ -4,7 +4,7 @@
  * host bridge built with the API, disassembled and recompiled by iasl when it is there.
  */
 #include "tests/unit/check.h"
-#include "vmm/aml.h"
+#include "vmm/x86/aml.h"
 
 #include <stdlib.h>
 #include <string.h>

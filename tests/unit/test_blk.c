@@ -75,7 +75,7 @@ static int disk_activate(struct disk *k, unsigned int nq, uint64_t features)
 
 static int disk_open(struct disk *k, const struct blk_options *o, unsigned int nq)
 {
-	k->dev = blk_create(o, &ram);
+	k->dev = blk_create(o);
 	if (!k->dev)
 		return -1;
 	k->dev->needs_reset = on_needs_reset;
@@ -181,7 +181,7 @@ static void test_config(void)
 	uint64_t f;
 
 	make_disk(DISK_SIZE + 100);
-	dev = blk_create(&o, &ram);
+	dev = blk_create(&o);
 	CHECK(dev && dev->device_id == 2 && dev->nr_queues == 4);
 	if (!dev)
 		return;
@@ -404,7 +404,7 @@ static void test_write_through(void)
 	uint64_t f;
 
 	make_disk(DISK_SIZE);
-	k.dev = blk_create(&o, &ram);
+	k.dev = blk_create(&o);
 	CHECK(k.dev != NULL);
 	if (!k.dev)
 		return;
@@ -428,7 +428,7 @@ static void test_readonly(void)
 	CHECK(disk_open(&k, &o, 1) == 0);
 	CHECK(k.dev->ops->features(k.dev) & 1ULL << VIRTIO_BLK_F_RO);
 	/* readers share the disk */
-	k2.dev = blk_create(&o, &ram);
+	k2.dev = blk_create(&o);
 	CHECK(k2.dev != NULL);
 	if (k2.dev)
 		k2.dev->ops->destroy(k2.dev);
@@ -564,24 +564,24 @@ static void test_create_errors(void)
 
 	snprintf(missing, sizeof(missing), "%s.missing", path);
 	o.path = missing;
-	CHECK(blk_create(&o, &ram) == NULL);
+	CHECK(blk_create(&o) == NULL);
 	o.path = "/";
 	o.readonly = true;
-	CHECK(blk_create(&o, &ram) == NULL);
+	CHECK(blk_create(&o) == NULL);
 	o.path = path;
 	o.readonly = false;
 	o.queues = VIRTIO_MAX_QUEUES + 1;
-	CHECK(blk_create(&o, &ram) == NULL);
+	CHECK(blk_create(&o) == NULL);
 	o.queues = 1;
 	/* held by another open file description, as another process would */
 	make_disk(DISK_SIZE);
 	fd = open(path, O_RDWR);
 	CHECK(fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0);
-	CHECK(blk_create(&o, &ram) == NULL);
+	CHECK(blk_create(&o) == NULL);
 	o.readonly = true;
-	CHECK(blk_create(&o, &ram) == NULL);
+	CHECK(blk_create(&o) == NULL);
 	close(fd);
-	dev = blk_create(&o, &ram);
+	dev = blk_create(&o);
 	CHECK(dev != NULL);
 	if (dev)
 		dev->ops->destroy(dev);
@@ -596,7 +596,7 @@ static void test_backend(void)
 	struct virtio_dev *dev;
 
 	make_disk(DISK_SIZE);
-	dev = blk_create(&o, &ram);
+	dev = blk_create(&o);
 	CHECK(dev != NULL);
 	if (!dev)
 		return;

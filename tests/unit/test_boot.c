@@ -1,8 +1,8 @@
 /* Zero page, command line, initrd placement, page tables and GDT written by the loader. */
 #include "tests/common/forge_bzimage.h"
 #include "tests/unit/check.h"
-#include "vmm/boot.h"
-#include "vmm/layout.h"
+#include "vmm/x86/boot.h"
+#include "vmm/x86/layout.h"
 
 #include <asm/bootparam.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Setup-header validation against valid, truncated and hostile bzImages. */
 #include "tests/common/forge_bzimage.h"
 #include "tests/unit/check.h"
-#include "vmm/bzimage.h"
+#include "vmm/x86/bzimage.h"
 
 #include <asm/bootparam.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Topology and identity patched into what KVM reports. */
 #include "tests/unit/check.h"
-#include "vmm/cpuid.h"
+#include "vmm/x86/cpuid.h"
 
 #include <stdlib.h>
 

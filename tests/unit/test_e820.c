@@ -1,7 +1,7 @@
 #include "tests/unit/check.h"
-#include "vmm/e820.h"
-#include "vmm/layout.h"
-#include "vmm/memory.h"
+#include "vmm/base/memory.h"
+#include "vmm/x86/e820.h"
+#include "vmm/x86/layout.h"
 
 static void test_small_guest(void)
 {

@@ -1,5 +1,5 @@
 #include "tests/unit/check.h"
-#include "vmm/iobus.h"
+#include "vmm/base/iobus.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
-/* Rate-limited guest-caused log lines (vmm/log.c): the burst, the window, the count of
+/* Rate-limited guest-caused log lines (vmm/base/log.c): the burst, the window, the count of
  * lines left out, and one call site's limit not touching another's. */
 #include "tests/unit/check.h"
-#include "vmm/log.h"
+#include "vmm/base/log.h"
 
 #define SEC 1000000000ULL
 

@@ -2,6 +2,7 @@
  * are routed (and with what data) as the guest enables, grants, masks and unmasks, what
  * Pending Bits shows, and when the owner is notified. KVM is replaced by a recorder of
  * the routing table and irqfd bindings; the eventfds are real. */
+#include "pci/config.h"
 #include "pci/msi.h"
 #include "tests/unit/check.h"
 

@@ -1,6 +1,7 @@
 /* MSI-X decisions: which vectors are routed and bound to irqfds as the guest enables,
  * masks and unmasks, and what the PBA shows. KVM is replaced by a recorder of the
  * routing table and irqfd bindings; the eventfds are real. */
+#include "pci/config.h"
 #include "pci/msix.h"
 #include "tests/unit/check.h"
 

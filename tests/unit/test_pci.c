@@ -6,7 +6,9 @@
 #include "pci/port.h"
 #include "tests/unit/check.h"
 
-#include "vmm/log.h"
+#include "pci/bar.h"
+#include "pci/config.h"
+#include "vmm/base/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,8 @@ static void ep_destroy(struct pci_dev *d)
 
 static const struct pci_dev_ops ep_ops = {.destroy = ep_destroy};
 
-/* An endpoint with a 16 KiB 32-bit BAR 0 and a 1 MiB 64-bit prefetchable BAR 2. */
+/* An endpoint with a 16 KiB 32-bit BAR 0, a 1 MiB 64-bit prefetchable BAR 2 and a
+ * 64 KiB expansion ROM. */
 static struct pci_dev *endpoint(void)
 {
 	struct pci_dev *d = calloc(1, sizeof(*d));
@@ -38,7 +41,8 @@ static struct pci_dev *endpoint(void)
 	pci_dev_init(d, &ep_ops, "ep", 0x1234, 0x5678, 0x010000, PCI_HEADER_TYPE_NORMAL);
 	pci_bar_init(d, 0, PCI_BAR_MEM32, false, 0x4000);
 	pci_bar_init(d, 2, PCI_BAR_MEM64, true, 0x100000);
-	d->bar[0].read = d->bar[2].read = bar_read;
+	pci_bar_init(d, PCI_ROM_BAR, PCI_BAR_ROM, false, 0x10000);
+	d->bar[0].read = d->bar[2].read = d->bar[PCI_ROM_BAR].read = bar_read;
 	pci_set8(d, PCI_INTERRUPT_PIN, 1);
 	pcie_cap_add(d, PCI_EXP_TYPE_ENDPOINT, 0);
 	return d;
@@ -136,6 +140,7 @@ static void build(struct fabric *f)
 	iobus_init(&f->pio);
 	iobus_init(&f->mmio);
 	CHECK(pci_machine_init(&f->m, &f->pio, &f->mmio) == 0);
+	f->m.intx_gsi_base = 16;
 	reset_reg = (struct io_region){.base = 0xcf9, .len = 1, .read = reset_rw};
 	CHECK(pci_host_init(&f->host, &f->m, 0xe0000000, &reset_reg) == 0);
 	f->rp = port_create_root(f->m.bus[0], "rp", 1);
@@ -203,6 +208,33 @@ static void test_decode(struct fabric *f)
 	CHECK(!iobus_read(&f->mmio, a0, d, 4) && !iobus_read(&f->mmio, 0xd8000000, d, 4));
 	wcfg32(f->ep, PCI_BASE_ADDRESS_0, (uint32_t)a0);
 	CHECK(iobus_read(&f->mmio, a0, d, 4));
+}
+
+/* The expansion ROM is a BAR of the core (PCI 3.0 §6.2.5.2): sized through its mask,
+ * placed by firmware inside the non-prefetchable windows above it, decoding only with
+ * memory decoding and its own enable bit on. */
+static void test_rom(struct fabric *f)
+{
+	uint64_t rom = pci_bar_addr(f->ep, PCI_ROM_BAR);
+	uint64_t base = (uint64_t)(pci_get16(f->down1, PCI_MEMORY_BASE) & 0xfff0) << 16;
+	uint64_t limit = (uint64_t)(pci_get16(f->down1, PCI_MEMORY_LIMIT) & 0xfff0) << 16 | 0xfffff;
+	uint8_t d[4];
+
+	CHECK(rom >= 0xc0000000 && rom < 0xe0000000 && rom % 0x10000 == 0);
+	CHECK(rom >= base && rom + 0x10000 - 1 <= limit);
+	CHECK(rom != pci_bar_addr(f->ep, 0));
+	wcfg16(f->ep, PCI_COMMAND, PCI_COMMAND_MEMORY);
+	CHECK(!iobus_read(&f->mmio, rom, d, 4)); /* enable bit off: no decode */
+	wcfg32(f->ep, PCI_ROM_ADDRESS, (uint32_t)rom | PCI_ROM_ADDRESS_ENABLE);
+	CHECK(iobus_read(&f->mmio, rom + 0x100, d, 4) && d[0] == 0x10 + PCI_ROM_BAR);
+	wcfg16(f->ep, PCI_COMMAND, 0);
+	CHECK(!iobus_read(&f->mmio, rom, d, 4)); /* memory decoding off */
+	/* sizing: all ones in the address bits read back the 64 KiB mask, enable kept */
+	wcfg32(f->ep, PCI_ROM_ADDRESS, PCI_ROM_ADDRESS_MASK | PCI_ROM_ADDRESS_ENABLE);
+	CHECK(cfg32(f->ep, PCI_ROM_ADDRESS) == (0xffff0000 | PCI_ROM_ADDRESS_ENABLE));
+	wcfg32(f->ep, PCI_ROM_ADDRESS, (uint32_t)rom);
+	CHECK(pci_bar_addr(f->ep, PCI_ROM_BAR) == rom);
+	wcfg16(f->ep, PCI_COMMAND, PCI_COMMAND_MEMORY);
 }
 
 /* Lines fn(f) writes to stderr. */
@@ -288,6 +320,7 @@ int main(void)
 	build(&f);
 	test_topology(&f);
 	test_decode(&f);
+	test_rom(&f);
 	test_overlap_log(&f);
 	test_config_mechanisms(&f);
 	pci_machine_destroy(&f.m);

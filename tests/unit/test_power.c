@@ -1,6 +1,6 @@
 /* ACPI S5, the reset control register and the 8042 reset line. */
 #include "tests/unit/check.h"
-#include "vmm/power.h"
+#include "vmm/hw/power.h"
 
 #include <string.h>
 

@@ -41,7 +41,7 @@ static bool all_zero(const uint8_t *p, size_t len)
 
 static void test_fill(bool event_idx)
 {
-	struct virtio_dev *dev = rng_create(&ram);
+	struct virtio_dev *dev = rng_create();
 	struct vqd_buf one = {DATA, 64, true};
 	struct vqd_buf two[2] = {{DATA + 0x1000, 16, true}, {DATA + 0x2000, 100, true}};
 	uint8_t *p = guest_ram_ptr(&ram, DATA, 0x3000);
@@ -82,7 +82,7 @@ static void test_fill(bool event_idx)
 
 static void test_bad_chain(void)
 {
-	struct virtio_dev *dev = rng_create(&ram);
+	struct virtio_dev *dev = rng_create();
 	struct vqd_buf bad = {RAM_SIZE - 4, 64, true};
 	struct vqd_buf good = {DATA, 64, true};
 	uint16_t head;

@@ -1,11 +1,11 @@
 /*
- * The seccomp sandbox (vmm/sandbox.c) with its real allowlists, each case in a child
+ * The seccomp sandbox (vmm/base/sandbox.c) with its real allowlists, each case in a child
  * process: a device I/O thread's forbidden system call ends conduit with status 2 and
  * one line naming the thread and the call; its allowed work runs; a thread a vCPU
  * starts is held to both lists; log mode lets the call through; off confines nothing.
  */
 #include "tests/unit/check.h"
-#include "vmm/sandbox.h"
+#include "vmm/base/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>

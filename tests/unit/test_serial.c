@@ -1,6 +1,6 @@
 /* The 16550A as Linux's 8250 driver probes and drives it. */
 #include "tests/unit/check.h"
-#include "vmm/serial.h"
+#include "vmm/hw/serial.h"
 
 #include <unistd.h>
 

@@ -3,6 +3,7 @@
  * and 7 (reserved) refused with one line, never used as a BAR index (#8 defect 5). */
 #include "tests/unit/check.h"
 #include "vfio/device.h"
+#include "vfio/relocate.h"
 
 #include <string.h>
 

@@ -6,6 +6,7 @@
  * stress run where one thread kicks while another resets, re-initialises and moves
  * vectors (#8). KVM is a stub that accepts every ioctl; the eventfds are real.
  */
+#include "pci/config.h"
 #include "tests/common/vq_driver.h"
 #include "tests/unit/check.h"
 #include "virtio/pci.h"
@@ -222,7 +223,7 @@ int main(void)
 	if (guest_ram_create(&ram, RAM_SIZE, 0) || irq_router_init(&r, -1))
 		return 1;
 	r.kvm_ioctl = accept_ioctl;
-	dev = rng_create(&ram);
+	dev = rng_create();
 	d = dev ? virtio_pci_create(dev, &r, &ram) : NULL;
 	CHECK(d != NULL);
 	if (!d)

@@ -2,7 +2,7 @@
 #include "tests/common/vq_driver.h"
 #include "tests/unit/check.h"
 #include "virtio/virtqueue.h"
-#include "vmm/layout.h"
+#include "vmm/x86/layout.h"
 
 #include <endian.h>
 #include <linux/virtio_ring.h>

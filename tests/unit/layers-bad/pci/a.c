@@ -1,0 +1,2 @@
+/* Fixture: pci/a and pci/b include each other (a cycle). */
+#include "pci/b.h"

@@ -1,0 +1,2 @@
+/* Fixture for tools/check-layers: a primitive including a bus (upward). */
+#include "pci/a.h"

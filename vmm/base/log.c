@@ -1,0 +1,75 @@
+#include "vmm/base/log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void log_vprint(const char *level, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	/* Format first so the line reaches stderr in one write even while the guest's
+	 * console is printing from another thread. */
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "conduit: %s%s\n", level, line);
+}
+
+void log_print(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vprint(level, fmt, ap);
+	va_end(ap);
+}
+
+int log_to_buf(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+bool log_limit_pass(struct log_limit *l, uint64_t now, unsigned int *dropped)
+{
+	*dropped = 0;
+	if (!l->count || now - l->start >= LOG_LIMIT_WINDOW_NS) {
+		*dropped = l->suppressed;
+		l->start = now;
+		l->count = 0;
+		l->suppressed = 0;
+	}
+	if (l->count < LOG_LIMIT_BURST) {
+		l->count++;
+		return true;
+	}
+	l->suppressed++;
+	return false;
+}
+
+void log_limited(struct log_limit *l, const char *level, const char *fmt, ...)
+{
+	struct timespec ts;
+	unsigned int dropped;
+	va_list ap;
+	bool pass;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&limit_lock);
+	pass = log_limit_pass(l, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
+			      &dropped);
+	pthread_mutex_unlock(&limit_lock);
+	if (dropped)
+		log_print(level, "%u similar lines left out", dropped);
+	if (!pass)
+		return;
+	va_start(ap, fmt);
+	log_vprint(level, fmt, ap);
+	va_end(ap);
+}
