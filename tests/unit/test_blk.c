@@ -5,11 +5,13 @@
 #include "virtio/blk_io.h"
 
 #include <endian.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -500,13 +502,31 @@ static void test_multiqueue(void)
 	disk_close(&k);
 }
 
+/* Fault injection: the executable is linked with --wrap=io_uring_submit, so conduit's
+ * submissions come here; the next submit_refusals of them fail as a kernel that refuses
+ * work would (-EBUSY, nothing submitted). */
+static int submit_refusals;
+int __real_io_uring_submit(struct io_uring *ring);
+int __wrap_io_uring_submit(struct io_uring *ring);
+
+int __wrap_io_uring_submit(struct io_uring *ring)
+{
+	if (__atomic_load_n(&submit_refusals, __ATOMIC_SEQ_CST) > 0 &&
+	    __atomic_sub_fetch(&submit_refusals, 1, __ATOMIC_SEQ_CST) >= 0)
+		return -EBUSY;
+	return __real_io_uring_submit(ring);
+}
+
 /* A full ring of discards with the most segments each, kicked at once: 4096 io_uring
- * operations from one drain, more than the ring has entries for (#8 defect 6). */
+ * operations from one drain, eight times the submission queue (#8 defect 6). The
+ * submission made when the queue first fills is refused, so the next sqe is missing:
+ * that one operation fails its request with IOERR, the rest complete, nothing crashes
+ * (the code before the fix dereferenced the missing sqe). */
 static void test_discard_flood(void)
 {
 	struct blk_options o = {.path = path};
 	struct virtio_blk_discard_write_zeroes *s;
-	unsigned int i, j, done = 0;
+	unsigned int i, j, done = 0, ok = 0, failed = 0;
 	uint16_t head;
 	uint32_t len;
 	struct disk k;
@@ -524,12 +544,17 @@ static void test_discard_flood(void)
 				.num_sectors = htole32(1)};
 		CHECK(submit(&k.vqd[0], HDRS + 32 * i, &d, true) >= 0);
 	}
+	__atomic_store_n(&submit_refusals, 1, __ATOMIC_SEQ_CST);
 	vqd_kick(&k.vqd[0]);
 	while (done < BLK_QUEUE_SIZE && vqd_wait_used(&k.vqd[0], &head, &len, WAIT_MS) == 1)
 		done++;
 	CHECK(done == BLK_QUEUE_SIZE);
-	for (i = 0; i < BLK_QUEUE_SIZE; i++)
-		CHECK(status_of(HDRS + 32 * i) == VIRTIO_BLK_S_OK);
+	CHECK(__atomic_load_n(&submit_refusals, __ATOMIC_SEQ_CST) == 0);
+	for (i = 0; i < BLK_QUEUE_SIZE; i++) {
+		ok += status_of(HDRS + 32 * i) == VIRTIO_BLK_S_OK;
+		failed += status_of(HDRS + 32 * i) == VIRTIO_BLK_S_IOERR;
+	}
+	CHECK(failed == 1 && ok == BLK_QUEUE_SIZE - 1);
 	disk_close(&k);
 }
 
