@@ -1,4 +1,5 @@
 #include "vfio/host_check.h"
+#include "vfio/inventory.h"
 #include "vmm/base/host.h"
 #include "vmm/base/log.h"
 
@@ -48,23 +49,17 @@ bool vfio_bdf_canon(const char *s, char out[VFIO_BDF_LEN])
 	return true;
 }
 
-static int host_group(const char *root, struct vfio_host_info *out, char *err, size_t errlen)
+static int host_group(struct vfio_host_info *out, const struct inventory_dev *d, char *err,
+		      size_t errlen)
 {
-	char name[32], *end;
-	long n;
-
-	if (host_link_name(root, name, sizeof(name), SYSFS_PCI "%s/iommu_group", out->bdf) < 0)
+	if (d->iommu_group < 0)
 		return log_to_buf(
 			err, errlen,
 			"vfio %s: no IOMMU group, so the host has no IOMMU enabled: enable "
 			"VT-d/AMD-Vi in firmware and add intel_iommu=on to the host kernel "
 			"command line (Intel; AMD-Vi is on unless amd_iommu=off is there)",
 			out->bdf);
-	n = strtol(name, &end, 10);
-	if (end == name || *end || n < 0 || n > INT_MAX)
-		return log_to_buf(err, errlen, "vfio %s: unexpected IOMMU group link '%s'",
-				  out->bdf, name);
-	out->group = (int)n;
+	out->group = d->iommu_group;
 	return 0;
 }
 
@@ -77,14 +72,12 @@ static bool driver_is_vfio(const char *drv)
 	return n >= 8 && (!strcmp(drv + n - 8, "vfio-pci") || !strcmp(drv + n - 8, "vfio_pci"));
 }
 
-static int host_driver(const char *root, const struct vfio_host_info *out, char *err, size_t errlen)
+static int host_driver(const char *root, const struct vfio_host_info *out, const char *drv,
+		       char *err, size_t errlen)
 {
 	const char *modprobe = "";
 	const char *b = out->bdf;
-	char drv[64];
 
-	if (host_link_name(root, drv, sizeof(drv), SYSFS_PCI "%s/driver", b) < 0)
-		drv[0] = '\0';
 	if (driver_is_vfio(drv))
 		return 0;
 	if (!host_exists(root, "/sys/module/vfio_pci"))
@@ -115,48 +108,38 @@ static bool driver_keeps_viable(const char *drv)
 	       !strcmp(drv, "pcieport");
 }
 
-/* The first group member other than the function itself that makes the group not
- * viable: its name into who, its driver into drv; false when there is none. */
-static bool group_offender(const char *root, const struct vfio_host_info *out, DIR *d, char *who,
-			   size_t wholen, char *drv, size_t drvlen)
+/* The first other member of the group that makes it not viable, or NULL. Members
+ * that are not PCI functions are left to the kernel's own check when the group is
+ * opened (VFIO_GROUP_FLAGS_VIABLE). */
+static const struct inventory_dev *group_offender(const struct inventory *members)
 {
-	struct dirent *e;
-
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || !strcmp(e->d_name, out->bdf))
-			continue;
-		if (host_link_name(root, drv, drvlen,
-				   "/sys/kernel/iommu_groups/%d/devices/%s/driver", out->group,
-				   e->d_name) < 0)
-			drv[0] = '\0';
-		if (!driver_keeps_viable(drv)) {
-			snprintf(who, wholen, "%s", e->d_name);
-			return true;
-		}
-	}
-	return false;
+	for (size_t i = 0; i < members->count; i++)
+		if (!driver_keeps_viable(members->devs[i].driver ?: ""))
+			return &members->devs[i];
+	return NULL;
 }
 
-static int host_viable(const char *root, const struct vfio_host_info *out, char *err, size_t errlen)
+static int host_viable(const struct inventory_source *src, const struct vfio_host_info *out,
+		       const struct inventory_dev *d, char *err, size_t errlen)
 {
-	char path[PATH_MAX], who[256], drv[64];
-	bool bad;
-	DIR *d;
+	const struct inventory_dev *who;
+	struct inventory members;
+	int ret = 0;
 
-	host_path(path, sizeof(path), root, "/sys/kernel/iommu_groups/%d/devices", out->group);
-	d = opendir(path);
-	if (!d)
-		return log_to_buf(err, errlen, "vfio %s: cannot list IOMMU group %d: %s", out->bdf,
-				  out->group, strerror(errno));
-	bad = group_offender(root, out, d, who, sizeof(who), drv, sizeof(drv));
-	closedir(d);
-	if (!bad)
-		return 0;
-	return log_to_buf(
-		err, errlen,
-		"vfio %s: IOMMU group %d is not viable: %s in the same group is bound to %s; "
-		"unbind it (echo %s > " SYSFS_PCI "%s/driver/unbind) or bind it to vfio-pci too",
-		out->bdf, out->group, who, drv, who, who);
+	if (inventory_read(src, &d->group_members, &members))
+		return log_to_buf(err, errlen,
+				  "vfio %s: cannot read the other members of IOMMU group %d "
+				  "(the line above says why)",
+				  out->bdf, out->group);
+	who = group_offender(&members);
+	if (who)
+		ret = log_to_buf(err, errlen,
+				 "vfio %s: IOMMU group %d is not viable: %s in the same group is "
+				 "bound to %s; unbind it (echo %s > " SYSFS_PCI
+				 "%s/driver/unbind) or bind it to vfio-pci too",
+				 out->bdf, out->group, who->bdf, who->driver, who->bdf, who->bdf);
+	inventory_free(&members);
+	return ret;
 }
 
 /* A group joins a type1v2 container, which vfio_iommu_type1 provides, or iommufd's
@@ -220,34 +203,40 @@ static int host_group_node(const char *root, struct vfio_host_info *out, char *e
 	return 0;
 }
 
-static unsigned int read_hex(const char *root, const char *bdf, const char *attr)
-{
-	char line[32];
-
-	if (host_read_line(root, line, sizeof(line), SYSFS_PCI "%s/%s", bdf, attr) < 0)
-		return 0;
-	return (unsigned int)strtoul(line, NULL, 16);
-}
-
 /* The facts the caller reports: SR-IOV parent, NUMA node, IDs. */
-static void host_describe(const char *root, struct vfio_host_info *out)
+static void host_describe(struct vfio_host_info *out, const struct inventory_dev *d)
 {
-	char line[32];
-
-	out->is_vf = host_link_name(root, out->pf_bdf, sizeof(out->pf_bdf), SYSFS_PCI "%s/physfn",
-				    out->bdf) == 0;
-	if (!out->is_vf)
-		out->pf_bdf[0] = '\0';
-	out->numa_node = -1;
-	if (host_read_line(root, line, sizeof(line), SYSFS_PCI "%s/numa_node", out->bdf) == 0)
-		out->numa_node = atoi(line);
-	out->vendor_id = (uint16_t)read_hex(root, out->bdf, "vendor");
-	out->device_id = (uint16_t)read_hex(root, out->bdf, "device");
+	out->is_vf = d->physfn != NULL;
+	snprintf(out->pf_bdf, sizeof(out->pf_bdf), "%s", d->physfn ?: "");
+	out->numa_node = d->numa_node;
+	out->vendor_id = d->vendor_id;
+	out->device_id = d->device_id;
 }
 
+static int host_checks(const char *root, const struct inventory_source *src,
+		       struct vfio_host_info *out, const struct inventory_dev *d, char *err,
+		       size_t errlen)
+{
+	if (host_group(out, d, err, errlen) < 0 ||
+	    host_driver(root, out, d->driver ?: "", err, errlen) < 0 ||
+	    host_viable(src, out, d, err, errlen) < 0 ||
+	    host_backend_module(root, out, err, errlen) < 0 ||
+	    host_group_node(root, out, err, errlen) < 0)
+		return -1;
+	host_describe(out, d);
+	return 0;
+}
+
+/* Reads the function's facts through libpci (inventory_read), then checks them. */
 int vfio_host_check(const char *root, const char *bdf, struct vfio_host_info *out, char *err,
 		    size_t errlen)
 {
+	char sysfs[PATH_MAX], *name = out->bdf;
+	struct inventory_list one = {.names = &name, .count = 1};
+	struct inventory_source src = {.sysfs = sysfs};
+	struct inventory inv;
+	int ret;
+
 	memset(out, 0, sizeof(*out));
 	if (!vfio_bdf_canon(bdf, out->bdf))
 		return log_to_buf(
@@ -259,13 +248,15 @@ int vfio_host_check(const char *root, const char *bdf, struct vfio_host_info *ou
 		return log_to_buf(err, errlen,
 				  "no PCI function %s on this host: `conduit devices` lists them",
 				  out->bdf);
-	if (host_group(root, out, err, errlen) < 0 || host_driver(root, out, err, errlen) < 0 ||
-	    host_viable(root, out, err, errlen) < 0 ||
-	    host_backend_module(root, out, err, errlen) < 0 ||
-	    host_group_node(root, out, err, errlen) < 0)
-		return -1;
-	host_describe(root, out);
-	return 0;
+	host_path(sysfs, sizeof(sysfs), root, "/sys");
+	if (inventory_read(&src, &one, &inv) || inv.count != 1)
+		return log_to_buf(err, errlen,
+				  "vfio %s: cannot read its facts from sysfs (the line above says "
+				  "why)",
+				  out->bdf);
+	ret = host_checks(root, &src, out, &inv.devs[0], err, errlen);
+	inventory_free(&inv);
+	return ret;
 }
 
 /* The device's VFIO cdev as sysfs lists it: vfio-dev/vfioN. */

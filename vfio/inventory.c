@@ -25,6 +25,7 @@
 
 struct inventory_scan {
 	const struct inventory_source *src;
+	const struct inventory_list *only; /* NULL: every function on the bus */
 	struct pci_access *pacc;
 };
 
@@ -251,12 +252,34 @@ static int inventory_cmp_dev(const void *a, const void *b)
 	return (kx > ky) - (kx < ky);
 }
 
+/* The functions named in s->only, where a bus scan would have put them (pci_cleanup
+ * frees them with the rest). A name that is not a PCI address (a non-PCI member of an
+ * IOMMU group) is not libpci's to read and is left out. */
+static void inventory_get_named(struct inventory_scan *s)
+{
+	unsigned int domain, bus, dev, func;
+	struct pci_dev *p;
+	char tail;
+
+	for (size_t i = 0; i < s->only->count; i++) {
+		if (sscanf(s->only->names[i], "%x:%x:%x.%x%c", &domain, &bus, &dev, &func, &tail) !=
+		    4)
+			continue;
+		p = pci_get_dev(s->pacc, (int)domain, (int)bus, (int)dev, (int)func);
+		p->next = s->pacc->devices;
+		s->pacc->devices = p;
+	}
+}
+
 static int inventory_collect(struct inventory_scan *s, struct inventory *inv)
 {
 	struct pci_dev *p;
 	size_t n = 0;
 
-	pci_scan_bus(s->pacc);
+	if (s->only)
+		inventory_get_named(s);
+	else
+		pci_scan_bus(s->pacc);
 	for (p = s->pacc->devices; p; p = p->next)
 		n++;
 	if (!n)
@@ -301,9 +324,10 @@ static struct pci_access *inventory_pci_open(const struct inventory_source *src,
 	return pacc;
 }
 
-int inventory_scan(const struct inventory_source *src, struct inventory *inv)
+static int inventory_run(const struct inventory_source *src, const struct inventory_list *only,
+			 struct inventory *inv)
 {
-	struct inventory_scan s = {.src = src};
+	struct inventory_scan s = {.src = src, .only = only};
 	char bus[PATH_MAX], devices[PATH_MAX];
 	int ret;
 
@@ -324,6 +348,17 @@ int inventory_scan(const struct inventory_source *src, struct inventory *inv)
 	if (ret)
 		inventory_free(inv);
 	return ret;
+}
+
+int inventory_scan(const struct inventory_source *src, struct inventory *inv)
+{
+	return inventory_run(src, NULL, inv);
+}
+
+int inventory_read(const struct inventory_source *src, const struct inventory_list *bdfs,
+		   struct inventory *inv)
+{
+	return inventory_run(src, bdfs, inv);
 }
 
 void inventory_free(struct inventory *inv)

@@ -51,6 +51,10 @@ struct inventory_source {
 
 /* Scan the host; 0 on success, -1 with one error line logged. */
 int inventory_scan(const struct inventory_source *src, struct inventory *inv);
+/* The same facts for the functions named in bdfs only (DDDD:BB:DD.F, each present in
+ * sysfs), without a scan; names that are not PCI addresses are left out. */
+int inventory_read(const struct inventory_source *src, const struct inventory_list *bdfs,
+		   struct inventory *inv);
 void inventory_free(struct inventory *inv);
 
 /* One line per function, then a hint when the host has no IOMMU groups at all. */

@@ -90,6 +90,7 @@ static void add_fn(const char *bdf, unsigned int device, int group, const char *
 	mkdirs(dev);
 	put(at("%s/vendor", dev), "0x8086\n");
 	put(at("%s/device", dev), at("0x%04x\n", device));
+	put(at("%s/class", dev), "0x020000\n");
 	put(at("%s/numa_node", dev), "-1\n");
 	mkdirs(at("%s/sys/bus/pci/devices", root));
 	link_to(at("../../../devices/pci0000:00/%s", bdf),
