@@ -1,16 +1,14 @@
 /*
  * virtio-rng (§5.4): one queue of device-writable buffers that the device fills with
- * random bytes. One thread waits in poll(2) on the queue's kick eventfd and on a stop
- * eventfd; the bytes come from getrandom(2), written straight into guest RAM.
+ * random bytes, served by a queue_server thread; the bytes come from getrandom(2),
+ * written straight into guest RAM.
  */
 #include "virtio/rng.h"
+#include "virtio/queue_server.h"
 #include "vmm/base/log.h"
-#include "vmm/base/sandbox.h"
 
 #include <errno.h>
 #include <linux/virtio_ids.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +24,7 @@
 struct rng {
 	struct virtio_dev dev;
 	int stop_fd;
-	bool running;
-	pthread_t thread;
-	struct vq_chain chain;
+	struct queue_server server;
 };
 
 static struct rng *to_rng(struct virtio_dev *dev)
@@ -71,62 +67,10 @@ static uint32_t rng_fill(struct vq_chain *c)
 	return (uint32_t)done;
 }
 
-/* Serves every available buffer; false once the queue turned out malformed. */
-static bool rng_drain(struct rng *r, struct virtqueue *vq, bool *pushed)
+static uint32_t rng_serve(void *ctx, struct vq_chain *c)
 {
-	int ret;
-
-	do {
-		vq_disable_notify(vq);
-		while ((ret = vq_pop(vq, &r->chain)) == 1) {
-			vq_push(vq, r->chain.head, rng_fill(&r->chain));
-			*pushed = true;
-		}
-		if (ret < 0) {
-			virtio_dev_needs_reset(&r->dev);
-			return false;
-		}
-	} while (vq_enable_notify(vq));
-	return true;
-}
-
-static void rng_notify(struct virtio_queue *q)
-{
-	uint64_t one = 1;
-	/* the driver may move the queue to another vector while it runs */
-	int fd = __atomic_load_n(&q->call_fd, __ATOMIC_ACQUIRE);
-
-	if (fd >= 0 && vq_should_notify(&q->vq) && write(fd, &one, sizeof(one)) < 0 &&
-	    errno != EAGAIN)
-		log_guest_warn("virtio-rng: cannot interrupt the guest: %s", strerror(errno));
-}
-
-static void *rng_thread(void *arg)
-{
-	struct rng *r = arg;
-	struct virtio_queue *q = &r->dev.queue[0];
-	struct pollfd p[2] = {{.fd = q->kick_fd, .events = POLLIN},
-			      {.fd = r->stop_fd, .events = POLLIN}};
-	bool serving = true;
-	uint64_t v;
-
-	sandbox_enter(SANDBOX_IO, "rng");
-	for (;;) {
-		bool pushed = false;
-
-		/* buffers may be there before the first kick */
-		if (serving)
-			serving = rng_drain(r, &q->vq, &pushed);
-		if (pushed)
-			rng_notify(q);
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		if (p[0].revents && read(q->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			break;
-	}
-	return NULL;
+	(void)ctx;
+	return rng_fill(c);
 }
 
 static uint64_t rng_features(struct virtio_dev *dev)
@@ -158,30 +102,28 @@ static void rng_reset(struct virtio_dev *dev)
 	struct rng *r = to_rng(dev);
 	uint64_t v = 1;
 
-	if (!r->running)
+	if (!r->server.running)
 		return;
 	if (write(r->stop_fd, &v, sizeof(v)) != sizeof(v))
 		log_error("virtio-rng: cannot stop its thread");
-	pthread_join(r->thread, NULL);
+	queue_server_stop(&r->server);
 	if (read(r->stop_fd, &v, sizeof(v)) < 0)
 		log_error("virtio-rng: cannot rearm its stop eventfd");
-	r->running = false;
 }
 
 static int rng_activate(struct virtio_dev *dev)
 {
 	struct rng *r = to_rng(dev);
-	int err;
 
 	if (!dev->queue[0].enabled)
 		return 0;
-	err = pthread_create(&r->thread, NULL, rng_thread, r);
-	if (err) {
-		log_error("virtio-rng: cannot start its thread (%s)", strerror(err));
-		return -1;
-	}
-	r->running = true;
-	return 0;
+	r->server = (struct queue_server){.dev = dev,
+					  .q = &dev->queue[0],
+					  .stop_fd = r->stop_fd,
+					  .kind = SANDBOX_IO,
+					  .name = "virtio-rng",
+					  .serve = rng_serve};
+	return queue_server_start(&r->server);
 }
 
 static void rng_destroy(struct virtio_dev *dev)

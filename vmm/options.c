@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <netinet/ether.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,13 @@ void options_usage(FILE *out)
 	      "                         vfio-pci; `conduit devices` lists candidates; the\n"
 	      "                         MSI-X table moves to a BAR of its own if its host\n"
 	      "                         page holds other registers (auto) or always (on)\n"
+	      "  --net tap=IFNAME|fd=N[:N...][,mac=MAC][,queues=N|auto][,vhost=on|off|auto]\n"
+	      "        [,mtu=N][,bus=PORT]\n"
+	      "                         virtio-net on a tap (created if missing, removed at\n"
+	      "                         exit if created) or on tap fds opened for conduit;\n"
+	      "                         one queue pair unless queues=N (auto: one per vCPU);\n"
+	      "                         vhost-net when it opens (auto), else io_uring (off);\n"
+	      "                         a random MAC unless mac=; the tap's MTU unless mtu=\n"
 	      "  --stats                at exit, print time to first KVM_RUN and VMM memory\n"
 	      "  --seccomp on|log|off   system call allowlists per thread (default on); log:\n"
 	      "                         forbidden calls are logged by the kernel, not stopped\n"
@@ -206,20 +215,27 @@ bad:
 	return -1;
 }
 
-static int parse_count(const char *opt, const char *key, const char *val, unsigned int max,
-		       unsigned int *out)
+static int parse_range(const char *opt, const char *key, const char *val, unsigned int min,
+		       unsigned int max, unsigned int *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = val ? strtol(val, &end, 10) : 0;
-	if (!val || errno || *end || end == val || v < 1 || v > (long)max) {
-		log_error("%s %s=%s is out of range: give 1 to %u", opt, key, val ? val : "", max);
+	if (!val || errno || *end || end == val || v < (long)min || v > (long)max) {
+		log_error("%s %s=%s is out of range: give %u to %u", opt, key, val ? val : "", min,
+			  max);
 		return -1;
 	}
 	*out = (unsigned int)v;
 	return 0;
+}
+
+static int parse_count(const char *opt, const char *key, const char *val, unsigned int max,
+		       unsigned int *out)
+{
+	return parse_range(opt, key, val, 1, max, out);
 }
 
 static int parse_pcie(const char *arg, struct vm_options *opts)
@@ -362,6 +378,130 @@ static int parse_vfio(const char *arg, struct vm_options *opts)
 	return 0;
 }
 
+static int parse_net_fds(char *val, struct net_opt *n)
+{
+	char *tok, *end, *save = NULL;
+	long fd;
+
+	for (tok = strtok_r(val, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+		errno = 0;
+		fd = strtol(tok, &end, 10);
+		if (errno || *end || end == tok || fd < 0 || fd > INT_MAX ||
+		    n->nr_fds == NET_MAX_PAIRS) {
+			log_error("--net fd=%s: write open tap fds, one per queue pair, as N or "
+				  "N:N:... (at most %d)",
+				  val, NET_MAX_PAIRS);
+			return -1;
+		}
+		n->fds[n->nr_fds++] = (int)fd;
+	}
+	return 0;
+}
+
+static int parse_net_mac(const char *val, struct net_opt *n)
+{
+	struct ether_addr a;
+
+	if (!val || strlen(val) != 17 || !ether_aton_r(val, &a)) {
+		log_error("--net mac=%s: not a MAC address: write six hex pairs, e.g. "
+			  "52:54:00:12:34:56",
+			  val ? val : "");
+		return -1;
+	}
+	if (a.ether_addr_octet[0] & 1) {
+		log_error("--net mac=%s is a multicast address: a NIC needs a unicast one "
+			  "(even first octet)",
+			  val);
+		return -1;
+	}
+	memcpy(n->mac, a.ether_addr_octet, 6);
+	n->has_mac = true;
+	return 0;
+}
+
+static int parse_net_vhost(const char *val, struct net_opt *n)
+{
+	if (val && !strcmp(val, "auto"))
+		n->vhost = NET_VHOST_AUTO;
+	else if (val && !strcmp(val, "on"))
+		n->vhost = NET_VHOST_ON;
+	else if (val && !strcmp(val, "off"))
+		n->vhost = NET_VHOST_OFF;
+	else {
+		log_error("--net vhost=%s: write on, off or auto", val ? val : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_net_key(const char *key, char *val, struct net_opt *n)
+{
+	if (!strcmp(key, "tap") && val && *val) {
+		n->tap = val;
+		return 0;
+	}
+	if (!strcmp(key, "fd") && val && *val)
+		return parse_net_fds(val, n);
+	if (!strcmp(key, "mac"))
+		return parse_net_mac(val, n);
+	if (!strcmp(key, "queues")) {
+		if (val && !strcmp(val, "auto")) {
+			n->queues = 0;
+			return 0;
+		}
+		return parse_count("--net", key, val, NET_MAX_PAIRS, &n->queues);
+	}
+	if (!strcmp(key, "vhost"))
+		return parse_net_vhost(val, n);
+	if (!strcmp(key, "mtu")) /* 68: IPv4's minimum (RFC 791) */
+		return parse_range("--net", key, val, 68, 65535, &n->mtu);
+	if (!strcmp(key, "bus") && val && *val) {
+		n->bus = val;
+		return 0;
+	}
+	log_error("--net: unknown key '%s': use tap, fd, mac, queues, vhost, mtu, bus", key);
+	return -1;
+}
+
+/* With fd=, one fd per pair: queues= may be left out, or must agree. */
+static int parse_net_check(const char *arg, struct net_opt *n, bool queues_given)
+{
+	if (!n->tap == !n->nr_fds) {
+		log_error("--net '%s': give either tap=IFNAME or fd=N[:N...]", arg);
+		return -1;
+	}
+	if (n->nr_fds && queues_given && n->queues != n->nr_fds) {
+		log_error("--net '%s': queues=%u but %u tap fds: give one fd per queue pair", arg,
+			  n->queues, n->nr_fds);
+		return -1;
+	}
+	if (n->nr_fds)
+		n->queues = n->nr_fds;
+	return 0;
+}
+
+static int parse_net(const char *arg, struct vm_options *opts)
+{
+	struct net_opt *n = &opts->net[opts->nr_nets];
+	char *cur = keep(opts, arg), *key, *val;
+	bool queues_given = false;
+
+	if (opts->nr_nets == OPT_MAX_NETS || !cur) {
+		log_error("--net: at most %d network devices", OPT_MAX_NETS);
+		return -1;
+	}
+	*n = (struct net_opt){.queues = 1, .vhost = NET_VHOST_AUTO};
+	while (kv_next(&cur, &key, &val)) {
+		queues_given |= !strcmp(key, "queues");
+		if (parse_net_key(key, val, n))
+			return -1;
+	}
+	if (parse_net_check(arg, n, queues_given))
+		return -1;
+	opts->nr_nets++;
+	return 0;
+}
+
 static int parse_seccomp(const char *arg, struct vm_options *opts)
 {
 	static const char *const modes[] = {
@@ -393,6 +533,7 @@ enum {
 	OPT_DISK,
 	OPT_RNG,
 	OPT_VFIO,
+	OPT_NET,
 	OPT_SECCOMP,
 	OPT_HELP,
 };
@@ -409,6 +550,7 @@ static const struct option run_options[] = {
 	{"disk", required_argument, NULL, OPT_DISK},
 	{"rng", optional_argument, NULL, OPT_RNG},
 	{"vfio", required_argument, NULL, OPT_VFIO},
+	{"net", required_argument, NULL, OPT_NET},
 	{"seccomp", required_argument, NULL, OPT_SECCOMP},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
@@ -443,6 +585,8 @@ static int parse_one(int opt, const char *arg, const char *word, struct vm_optio
 		return parse_rng(arg, opts);
 	case OPT_VFIO:
 		return parse_vfio(arg, opts);
+	case OPT_NET:
+		return parse_net(arg, opts);
 	case OPT_SECCOMP:
 		return parse_seccomp(arg, opts);
 	case ':':

@@ -3,6 +3,7 @@
 #define CONDUIT_OPTIONS_H
 
 #include "vfio/relocate.h"
+#include "virtio/net.h"
 #include "vmm/base/sandbox.h"
 
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #define OPT_MAX_SWITCH_PORTS 32
 #define OPT_MAX_QUEUES	     16
 #define OPT_MAX_VFIO	     16
+#define OPT_MAX_NETS	     8
 
 /* --pcie root-port,id=ID | switch,id=ID,bus=ID,ports=N */
 struct port_opt {
@@ -33,6 +35,20 @@ struct disk_opt {
 	bool readonly;
 	bool direct;
 	unsigned int queues; /* 0: one per vCPU */
+	const char *bus;
+};
+
+/* --net tap=IFNAME|fd=N[:N...][,mac=MAC][,queues=N|auto][,vhost=on|off|auto][,mtu=N]
+ *       [,bus=ID] */
+struct net_opt {
+	const char *tap;
+	int fds[NET_MAX_PAIRS];
+	unsigned int nr_fds;
+	uint8_t mac[6];
+	bool has_mac;
+	unsigned int queues; /* queue pairs; 0: auto, one per vCPU */
+	enum net_vhost vhost;
+	unsigned int mtu; /* 0: the tap's */
 	const char *bus;
 };
 
@@ -70,7 +86,10 @@ struct vm_options {
 	const char *rng_bus;
 	struct vfio_opt vfio[OPT_MAX_VFIO];
 	unsigned int nr_vfio;
-	char *strings[OPT_MAX_PORTS + OPT_MAX_DISKS + OPT_MAX_VFIO + 1]; /* the above point in */
+	struct net_opt net[OPT_MAX_NETS];
+	unsigned int nr_nets;
+	/* the above point in */
+	char *strings[OPT_MAX_PORTS + OPT_MAX_DISKS + OPT_MAX_VFIO + OPT_MAX_NETS + 1];
 	unsigned int nr_strings;
 };
 

@@ -1,5 +1,5 @@
 /*
- * Builds the PCI hierarchy from --pcie, --disk, --rng and --vfio, in command-line order:
+ * Builds the PCI hierarchy from --pcie, --disk, --net, --rng and --vfio, in command-line order:
  * root ports on the root bus, switches below the port their bus= names (upstream port
  * on that link, downstream ports ID.0..ID.N-1 on the switch's internal bus), then each
  * device on the port its bus= names, or on the root bus. A port's link holds a single
@@ -12,6 +12,7 @@
 #include "vfio/host_check.h"
 #include "vfio/pci.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
 #include "vmm/base/log.h"
@@ -203,6 +204,22 @@ static unsigned int disk_queues(const struct vm_options *o)
 	return o->cpus < OPT_MAX_QUEUES ? o->cpus : OPT_MAX_QUEUES;
 }
 
+/* queues=auto: a pair per vCPU, as for disks */
+static int add_net(struct topo *t, const struct net_opt *n)
+{
+	const struct vm_options *o = t->vm->opts;
+	unsigned int pairs = n->queues ? n->queues : o->cpus;
+	struct net_options no = {.tap = n->tap,
+				 .fds = n->fds,
+				 .pairs = pairs < NET_MAX_PAIRS ? pairs : NET_MAX_PAIRS,
+				 .has_mac = n->has_mac,
+				 .mtu = n->mtu,
+				 .vhost = n->vhost};
+
+	memcpy(no.mac, n->mac, sizeof(no.mac));
+	return plug(t, net_create(&no), n->bus, "--net");
+}
+
 static int add_devices(struct topo *t)
 {
 	const struct vm_options *o = t->vm->opts;
@@ -218,6 +235,9 @@ static int add_devices(struct topo *t)
 		if (plug(t, blk_create(&bo), d->bus, "--disk"))
 			return -1;
 	}
+	for (i = 0; i < o->nr_nets; i++)
+		if (add_net(t, &o->net[i]))
+			return -1;
 	if (o->rng && plug(t, rng_create(), o->rng_bus, "--rng"))
 		return -1;
 	for (i = 0; i < o->nr_vfio; i++)
