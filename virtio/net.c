@@ -10,6 +10,7 @@
  */
 #include "virtio/net.h"
 #include "virtio/net_io.h"
+#include "virtio/net_vhost.h"
 #include "virtio/queue_server.h"
 #include "virtio/tap.h"
 #include "vmm/base/log.h"
@@ -67,6 +68,8 @@ static uint64_t net_features(struct virtio_dev *dev)
 	for (i = 0; i < NR_GUEST_OFFLOADS; i++)
 		if (n->offloads & guest_offloads[i].tun)
 			f |= 1ULL << guest_offloads[i].feature;
+	if (n->use_vhost && !has(n->vhost_features, VIRTIO_NET_F_MRG_RXBUF))
+		f &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	return f;
 }
 
@@ -178,6 +181,9 @@ static void net_reset(struct virtio_dev *dev)
 		if (n->pair[i])
 			net_pair_stop(n->pair[i]);
 		n->pair[i] = NULL;
+		if (n->vhost_started[i])
+			net_vhost_stop(n, i);
+		n->vhost_started[i] = false;
 	}
 	queue_server_stop(&n->ctrl_server);
 	if (read(n->stop_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -208,9 +214,13 @@ static int net_start_pairs(struct net *n)
 	for (i = 0; i < n->pairs; i++) {
 		if (!n->dev.queue[2 * i].enabled || !n->dev.queue[2 * i + 1].enabled)
 			continue;
-		n->pair[i] = net_pair_start(n, i);
-		if (!n->pair[i])
+		if (n->use_vhost) {
+			if (net_vhost_start(n, i))
+				return -1;
+			n->vhost_started[i] = true;
+		} else if (!(n->pair[i] = net_pair_start(n, i))) {
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -234,13 +244,24 @@ fail:
 	return -1;
 }
 
+static void net_vector_changed(struct virtio_dev *dev, unsigned int q)
+{
+	struct net *n = to_net(dev);
+
+	if (q < 2 * n->pairs && n->vhost_started[q / 2])
+		net_vhost_set_call(n, q);
+}
+
 static void net_free(struct net *n)
 {
 	unsigned int i;
 
-	for (i = 0; i < n->pairs; i++)
+	for (i = 0; i < n->pairs; i++) {
 		if (n->tap[i] >= 0)
 			close(n->tap[i]);
+		if (n->vhost[i] >= 0)
+			close(n->vhost[i]);
+	}
 	if (n->stop_fd >= 0)
 		close(n->stop_fd);
 	free(n->ctrl_buf);
@@ -258,6 +279,7 @@ static const struct virtio_dev_ops net_ops = {
 	.config_read = net_config_read,
 	.config_write = net_config_write,
 	.activate = net_activate,
+	.vector_changed = net_vector_changed,
 	.reset = net_reset,
 	.destroy = net_destroy,
 };
@@ -307,6 +329,7 @@ struct virtio_dev *net_create(const struct net_options *o)
 {
 	struct net *n = calloc(1, sizeof(*n));
 	unsigned int i;
+	int vhost;
 
 	if (!n || !(n->ctrl_buf = malloc(NET_CTRL_MAX))) {
 		log_error("out of memory for a virtio-net device");
@@ -315,12 +338,16 @@ struct virtio_dev *net_create(const struct net_options *o)
 	}
 	n->pairs = o->pairs;
 	for (i = 0; i < NET_MAX_PAIRS; i++) {
-		n->tap[i] = -1;
+		n->tap[i] = n->vhost[i] = -1;
 		n->active[i] = i < o->pairs; /* opening a tap queue attaches it */
 	}
 	n->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (n->stop_fd < 0 || net_open_taps(n, o))
 		goto fail;
+	vhost = o->vhost == NET_VHOST_OFF ? 0 : net_vhost_open(n, o->vhost == NET_VHOST_ON);
+	if (vhost < 0)
+		goto fail;
+	n->use_vhost = vhost == 1;
 	n->offloads = tap_offloads_supported(n->tap[0],
 					     TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN);
 	n->dev.ops = &net_ops;
@@ -331,10 +358,11 @@ struct virtio_dev *net_create(const struct net_options *o)
 	n->dev.name = "virtio-net";
 	net_config_init(n, o);
 	log_info("virtio-net: tap %s%s, %u queue pair%s, MAC %02x:%02x:%02x:%02x:%02x:%02x, MTU "
-		 "%u, io_uring datapath",
+		 "%u, %s datapath",
 		 n->ifname, n->created ? " (created; removed at exit)" : "", n->pairs,
 		 n->pairs > 1 ? "s" : "", n->config.mac[0], n->config.mac[1], n->config.mac[2],
-		 n->config.mac[3], n->config.mac[4], n->config.mac[5], le16toh(n->config.mtu));
+		 n->config.mac[3], n->config.mac[4], n->config.mac[5], le16toh(n->config.mtu),
+		 n->use_vhost ? "vhost-net" : "io_uring");
 	return &n->dev;
 fail:
 	net_free(n);

@@ -306,9 +306,12 @@ static void queue_write(struct virtio_pci *vp, unsigned int off, uint32_t v)
 		c->vector = checked_vector(vp, v);
 		/* A running queue interrupts through the new vector from now on: its I/O
 		 * thread loads call_fd for every notification. */
-		if (live && vp->vdev->queue[vp->queue_sel].enabled)
+		if (live && vp->vdev->queue[vp->queue_sel].enabled) {
 			__atomic_store_n(&vp->vdev->queue[vp->queue_sel].call_fd,
 					 vp_vector_fd(vp, c->vector), __ATOMIC_RELEASE);
+			if (vp->vdev->ops->vector_changed)
+				vp->vdev->ops->vector_changed(vp->vdev, vp->queue_sel);
+		}
 		break;
 	case VIRTIO_PCI_COMMON_Q_ENABLE:
 		vp->vdev->queue[vp->queue_sel].enabled = v == 1;

@@ -45,6 +45,9 @@ struct virtio_dev_ops {
 			     unsigned int size);
 	/* DRIVER_OK: queues, negotiated features and eventfds are final. 0 or -1. */
 	int (*activate)(struct virtio_dev *dev);
+	/* Optional: the driver moved running queue q to another MSI-X vector; its
+	 * call_fd is the new one (backends that load call_fd per interrupt need not). */
+	void (*vector_changed)(struct virtio_dev *dev, unsigned int q);
 	/* Device reset by the driver (status 0) or at teardown; idempotent. */
 	void (*reset)(struct virtio_dev *dev);
 	void (*destroy)(struct virtio_dev *dev);
