@@ -71,3 +71,13 @@ field() {
 ended_with() {
 	[ "$status" -eq "$2" ] && grep -q -- "$3" "$1"
 }
+
+# make_tap NAME ADDR: a persistent multi-queue vnet_hdr tap in L1 for VMs to attach
+# to, up, with L1's end of the guest's link, the IPv6 link-local ADDR, usable at once
+# (no DAD). It has carrier only while a VM is attached.
+make_tap() {
+	ip tuntap add dev "$1" mode tap multi_queue vnet_hdr &&
+		echo 0 >"/proc/sys/net/ipv6/conf/$1/accept_dad" &&
+		ip link set "$1" up &&
+		ip -6 addr add "$2/64" dev "$1" nodad
+}

@@ -30,17 +30,8 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
-# wait_for SECS COMMAND...: polls COMMAND every 0.2 s for up to SECS seconds.
-wait_for() {
-	wf_tries=$(($1 * 5))
-	shift
-	while [ "$wf_tries" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.2
-		wf_tries=$((wf_tries - 1))
-	done
-	"$@"
-}
+# shellcheck source=tests/nested/guest-lib.sh
+. /guest-lib.sh
 
 stamp() { echo "# uptime $(cut -d' ' -f1 /proc/uptime): $*"; }
 

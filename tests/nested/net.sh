@@ -54,16 +54,6 @@ load_module() {
 	[ -d "/sys/module/$1" ] || modprobe -C /dev/null -d "${kernel%/boot/*}" "$1"
 }
 
-# make_tap: the persistent multi-queue tap the VMs attach to, with L1's end of the
-# guest's link, fe80::1, usable at once (no DAD). It has carrier only while a VM is
-# attached.
-make_tap() {
-	ip tuntap add dev "$TAP" mode tap multi_queue vnet_hdr &&
-		echo 0 >"/proc/sys/net/ipv6/conf/$TAP/accept_dad" &&
-		ip link set "$TAP" up &&
-		ip -6 addr add "$L1_ADDR/64" dev "$TAP" nodad
-}
-
 # The L1 end of the guest's transfers: a one-shot TCP server on [::]:PORT (only the
 # tap leads there from the guest). recv writes what arrives to FILE; send sends FILE,
 # then waits for the guest to close. It creates MARK once it listens.
@@ -395,12 +385,13 @@ kernel=$(guest_kernel)
 load_module tun || bail "cannot load tun in L1"
 load_module vhost_net || bail "cannot load vhost_net in L1"
 [ -c /dev/vhost-net ] || bail "no /dev/vhost-net in L1 after loading vhost_net"
-make_tap || bail "cannot make the tap $TAP with $L1_ADDR in L1"
+make_tap "$TAP" "$L1_ADDR" || bail "cannot make the tap $TAP with $L1_ADDR in L1"
 ! link_exists "$NEW_TAP" || bail "$NEW_TAP exists in L1 before the test"
 echo "virtio_pci virtio_net" | tr ' ' '\n' >"$work/modules.list"
 "$repo/tools/mkguest" --init "$here/guest-init" --out "$work/initrd.gz" \
 	--modules "virtio_pci virtio_net" --bin ethtool \
-	--add "$here/net-guest.sh:/test.sh" --add "$work/modules.list:/modules.list" ||
+	--add "$here/net-guest.sh:/test.sh" --add "$here/guest-lib.sh:/guest-lib.sh" \
+	--add "$work/modules.list:/modules.list" ||
 	bail "cannot build the guest image (ethtool is in tools/install-deps)"
 head -c 64M /dev/urandom >"$work/down.bin"
 head -c 4M /dev/urandom >"$work/down2.bin"

@@ -10,29 +10,26 @@
 #   DRIVER-VEN:DEV=D  PARENT-VEN:DEV=BDF  PARENT-ID-VEN:DEV=VEN:DEV  PARENT-CLASS-VEN:DEV=C
 #   IGBVF-NETDEV= IGBVF-MAC= IGBVF-CARRIER=1|0 IGBVF-OPERSTATE=   (E1000E-... likewise)
 #   PING-IGBVF-ADDR=ok|failed  PING-E1000E-ADDR=ok|failed   for each L1 address ADDR
+#   VIRTIO-CARRIER=1|0 PING-VIRTIO-ADDR=ok|failed   a virtio-net NIC, with conduit.tap
 #   NVME-DEV=nvme0n1 NVME-BYTES=N  NVME-FLR=ok|failed  FIO-VERIFY=ok|failed|no-disk
 #   NVME-MARK-OLD=sha NVME-MARK=sha   1 MiB at 64 MiB before and after this boot wrote it
 #   VFIO-GUEST-DONE=1 VFIO-GUEST-UPTIME=seconds   at the end
 # Kernel command line: conduit.ping=ADDR[,ADDR...] IPv6 link-local addresses of L1 NICs
 # on the same QEMU hub (pinged from each guest NIC, scoped to that NIC); conduit.hold:
-# print GUEST-HOLDING once the NVMe namespace is up and sleep (for a kill from outside).
+# print GUEST-HOLDING once the NVMe namespace is up and sleep (for a kill from outside);
+# conduit.tap=ADDR: the guest also has a virtio-net NIC, on a tap whose L1 end is ADDR.
 ping_addrs=
+tap_addr=
 # shellcheck disable=SC2013 # the command line is one line of words
 for arg in $(cat /proc/cmdline); do
-	case "$arg" in conduit.ping=*) ping_addrs=$(echo "${arg#conduit.ping=}" | tr ',' ' ') ;; esac
+	case "$arg" in
+	conduit.ping=*) ping_addrs=$(echo "${arg#conduit.ping=}" | tr ',' ' ') ;;
+	conduit.tap=*) tap_addr=${arg#conduit.tap=} ;;
+	esac
 done
 
-# wait_for SECS COMMAND...: polls COMMAND every 0.2 s for up to SECS seconds.
-wait_for() {
-	wf_tries=$(($1 * 5)) # not n: callers loop with n
-	shift
-	while [ "$wf_tries" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.2
-		wf_tries=$((wf_tries - 1))
-	done
-	"$@"
-}
+# shellcheck source=tests/nested/guest-lib.sh
+. /guest-lib.sh
 
 ids() { echo "$(sed 's/^0x//' "$1/vendor"):$(sed 's/^0x//' "$1/device")"; }
 
@@ -68,9 +65,10 @@ report_pci() {
 	done
 }
 
-# netdev_of DRIVER: the first network interface of a PCI function bound to DRIVER.
+# netdev_of DRIVER: the first network interface of a PCI (or virtio) device bound to
+# DRIVER.
 netdev_of() {
-	for n in /sys/bus/pci/drivers/"$1"/*/net/*; do
+	for n in /sys/bus/pci/drivers/"$1"/*/net/* /sys/bus/virtio/drivers/"$1"/*/net/*; do
 		[ -e "$n" ] && echo "${n##*/}" && return 0
 	done
 	return 1
@@ -83,10 +81,11 @@ is_up() {
 		ip -6 addr show dev "$1" scope link | grep -q inet6
 }
 
-# nic KEY DRIVER: brings the NIC up (IPv6 link-local at once, no DAD), waits for
-# carrier, reports it and pings every L1 address through it.
+# nic KEY DRIVER [ADDRS]: brings the NIC up (IPv6 link-local at once, no DAD), waits
+# for carrier, reports it and pings every L1 address (or ADDRS) through it.
 nic() {
 	key=$1
+	addrs=${3:-$ping_addrs}
 	wait_for 20 netdev_of "$2" >/dev/null
 	dev=$(netdev_of "$2") || {
 		echo "$key-NETDEV=none"
@@ -100,7 +99,7 @@ nic() {
 	echo "$key-MAC=$(cat "/sys/class/net/$dev/address")"
 	echo "$key-CARRIER=$(cat "/sys/class/net/$dev/carrier" 2>/dev/null || echo 0)"
 	echo "$key-OPERSTATE=$(cat "/sys/class/net/$dev/operstate")"
-	for addr in $ping_addrs; do
+	for addr in $addrs; do
 		# The first echo may go out before the neighbour is resolved: allow a few.
 		if ping6 -c 3 -w 10 -I "$dev" "$addr" >/tmp/ping.log 2>&1 &&
 			grep -q ' [1-3] packets received' /tmp/ping.log; then
@@ -178,6 +177,7 @@ fi
 nic IGBVF igbvf
 echo "# uptime $(cut -d' ' -f1 /proc/uptime): igbvf done"
 nic E1000E e1000e
+[ -z "$tap_addr" ] || nic VIRTIO virtio_net "$tap_addr"
 echo "# uptime $(cut -d' ' -f1 /proc/uptime): e1000e done"
 check_nvme
 echo "# uptime $(cut -d' ' -f1 /proc/uptime): nvme done"

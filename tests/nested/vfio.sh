@@ -26,12 +26,16 @@ if [ "${1:-}" = --qemu ]; then vmm=qemu; else CONDUIT=$1; fi
 # L1's answering side on the hub: the igb PF and the second igb VF on igbvf in L1.
 L1_PF_ADDR=fe80::1
 L1_VF_ADDR=fe80::2
+# VM 2 also gets a virtio-net NIC on this tap, L1's end fe80::3 (a link of its own).
+TAP=ctapv
+L1_TAP_ADDR=fe80::3
 IGB_VF=0000:00:12.0
 NVME_VF=0000:00:04.1
 E1000E=$L1V_E1000E
 work=$(mktemp -d)
 cleanup() {
 	l1v_restore_all >/dev/null 2>&1
+	ip link del "$TAP" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -49,11 +53,13 @@ l1_vf=$(l1v_vf "$L1V_IGB_PF" 1) || bail "second igb VF"
 l1v_bind igbvf "$l1_vf" || bail "second igb VF to igbvf"
 vf_dev=$(l1v_netdev "$l1_vf") || bail "netdev of $l1_vf"
 l1v_link_local "$vf_dev" "$L1_VF_ADDR" || bail "link-local on the igb VF in L1"
+make_tap "$TAP" "$L1_TAP_ADDR" || bail "cannot make the tap $TAP in L1"
 kernel=$(guest_kernel)
-echo "igbvf nvme e1000e" | tr ' ' '\n' >"$work/modules.list"
+echo "igbvf nvme e1000e virtio_pci virtio_net" | tr ' ' '\n' >"$work/modules.list"
 "$repo/tools/mkguest" --init "$here/guest-init" --out "$work/initrd.gz" \
-	--modules "igbvf nvme e1000e" --bin fio \
-	--add "$here/vfio-guest.sh:/test.sh" --add "$work/modules.list:/modules.list"
+	--modules "igbvf nvme e1000e virtio_pci virtio_net" --bin fio \
+	--add "$here/vfio-guest.sh:/test.sh" --add "$here/guest-lib.sh:/guest-lib.sh" \
+	--add "$work/modules.list:/modules.list"
 # rom_sha BDF: the function's expansion ROM as L1's sysfs reads it (on its L1 driver:
 # vfio-pci lets an unused function sleep in D3hot, where the ROM reads as ones).
 rom_sha() {
@@ -82,6 +88,9 @@ boot() {
 			-no-user-config -display none -serial stdio -no-reboot
 			-kernel "$kernel" -initrd "$work/initrd.gz" -append "$append")
 		l1v_qemu_vfio_args cmd "$IGB_VF" "$NVME_VF" "$E1000E"
+		# shellcheck disable=SC2054 # the commas are QEMU's option syntax
+		[ -z "${with_net:-}" ] || cmd+=(-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no"
+			-device virtio-net-pci,netdev=n0,disable-legacy=on)
 	else
 		# shellcheck disable=SC2054 # commas separate --pcie/--vfio keys
 		cmd=("$CONDUIT" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 1
@@ -89,6 +98,7 @@ boot() {
 			--pcie root-port,id=rp3 --vfio "host=$IGB_VF,bus=rp1$relocate"
 			--vfio "host=$NVME_VF,bus=rp2$relocate" --vfio "host=$E1000E,bus=rp3"
 			--cmdline "$append" "$@")
+		[ -z "${with_net:-}" ] || cmd+=(--net "tap=$TAP")
 	fi
 	timeout 600 "${cmd[@]}" </dev/null 2>&1 | stdbuf -oL tr -d '\r' >"$log"
 	status=${PIPESTATUS[0]}
@@ -247,12 +257,19 @@ conduit_checks() {
 			assert d['$L1V_NVME_PF']['sriov']['num_vfs'] == 2" "$work/devices.json"
 }
 
-if [ "$vmm" = qemu ]; then plan 44; else plan 63; fi
+if [ "$vmm" = qemu ]; then plan 46; else plan 65; fi
 if [ "$vmm" = qemu ]; then boot "$work/vm1"; else boot "$work/vm1" --stats; fi
 guest_checks "$work/vm1" "VM 1"
 [ "$vmm" = conduit ] && conduit_checks
-boot "$work/vm2"
+# VM 2: the passed-through NICs and a virtio-net NIC side by side
+append+=" conduit.tap=$L1_TAP_ADDR"
+with_net=1 boot "$work/vm2"
+append=${append% conduit.tap=*}
 guest_checks "$work/vm2" "VM 2"
+check "VM 2: virtio-net beside them: virtio_net bound, carrier" \
+	[ "$(field "$work/vm2" VIRTIO-CARRIER)" = 1 ]
+check "VM 2: ping from the guest's virtio-net NIC to L1 $L1_TAP_ADDR on the tap" \
+	[ "$(field "$work/vm2" "PING-VIRTIO-$L1_TAP_ADDR")" = ok ]
 # the last boot before VM 2 that wrote a mark: VM 1, or conduit's relocation boot
 last=$work/vm1
 [ -e "$work/moved" ] && last=$work/moved
