@@ -12,6 +12,8 @@
 #include "virtio/net_io.h"
 
 #include <endian.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -344,7 +347,11 @@ static void check_config(struct virtio_dev *dev)
  * queue; the tap conduit created is gone once the device is. */
 static int test_tap(void)
 {
-	struct net_options o = {.tap = "cndtest0", .pairs = 2, .has_mac = true, .mtu = 1400};
+	struct net_options o = {.tap = "cndtest0",
+				.pairs = 2,
+				.has_mac = true,
+				.mtu = 1400,
+				.vhost = NET_VHOST_OFF};
 	const uint8_t two[] = {VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 2, 0};
 	const uint8_t three[] = {VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 3, 0};
 	struct virtio_dev *dev;
@@ -378,6 +385,45 @@ static int test_tap(void)
 	return 0;
 }
 
+static int open_tap(const char *name, short flags)
+{
+	struct ifreq ifr = {.ifr_flags = flags};
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (fd >= 0 && ioctl(fd, TUNSETIFF, &ifr)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* fd=: taps an orchestrator opened; anything else is refused with one line. */
+static void test_tap_fds(void)
+{
+	int fds[2] = {open_tap("cndtest1", IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE),
+		      open_tap("cndtest1", IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)};
+	int bad[1] = {open("/dev/null", O_RDWR | O_CLOEXEC)};
+	int nohdr[1] = {open_tap("cndtest2", IFF_TAP | IFF_NO_PI)};
+	struct net_options o = {.fds = fds, .pairs = 2, .vhost = NET_VHOST_OFF};
+	struct virtio_dev *dev;
+
+	CHECK(fds[0] >= 0 && fds[1] >= 0 && bad[0] >= 0 && nohdr[0] >= 0);
+	dev = net_create(&o);
+	CHECK(dev && !strcmp(((struct net *)dev)->ifname, "cndtest1"));
+	/* conduit's reads wait in the kernel: the fds become blocking */
+	CHECK(dev && !(fcntl(fds[0], F_GETFL) & O_NONBLOCK));
+	if (dev)
+		dev->ops->destroy(dev); /* closes the fds it was given */
+	o = (struct net_options){.fds = bad, .pairs = 1, .vhost = NET_VHOST_OFF};
+	CHECK(net_create(&o) == NULL);
+	o.fds = nohdr;
+	CHECK(net_create(&o) == NULL);
+	close(bad[0]);
+	close(nohdr[0]);
+	CHECK(!if_nametoindex("cndtest1") && !if_nametoindex("cndtest2"));
+}
+
 int main(int argc, char **argv)
 {
 	int ret = 0;
@@ -385,6 +431,8 @@ int main(int argc, char **argv)
 	CHECK(guest_ram_create(&ram, RAM_SIZE, 0) == 0);
 	if (argc > 1 && !strcmp(argv[1], "--tap")) {
 		ret = test_tap();
+		if (!ret)
+			test_tap_fds();
 	} else {
 		test_hdr_checks();
 		test_ctrl();
