@@ -116,12 +116,18 @@ static uint64_t device_features(struct virtio_pci *vp)
 	return vp->vdev->ops->features(vp->vdev) | TRANSPORT_FEATURES;
 }
 
+/* I/O threads OR NEEDS_RESET in at any time (vp_flag_reset): every access is atomic. */
+static uint8_t vp_status(struct virtio_pci *vp)
+{
+	return __atomic_load_n(&vp->status, __ATOMIC_ACQUIRE);
+}
+
 static void vp_reset(struct virtio_pci *vp)
 {
 	unsigned int q;
 
 	vp->vdev->ops->reset(vp->vdev);
-	vp->status = 0;
+	__atomic_store_n(&vp->status, 0, __ATOMIC_SEQ_CST);
 	vp->isr = 0;
 	vp->driver_features = 0;
 	vp->dfselect = vp->gfselect = 0;
@@ -189,8 +195,7 @@ static void vp_flag_reset(struct virtio_pci *vp, const char *why)
  */
 static void vp_set_status(struct virtio_pci *vp, uint8_t status)
 {
-	uint8_t old = __atomic_load_n(&vp->status, __ATOMIC_ACQUIRE) &
-		      (uint8_t)~VIRTIO_CONFIG_S_NEEDS_RESET;
+	uint8_t old = vp_status(vp) & (uint8_t)~VIRTIO_CONFIG_S_NEEDS_RESET;
 
 	if (status == 0) {
 		vp_reset(vp);
@@ -240,7 +245,7 @@ static uint64_t common_read(struct virtio_pci *vp, unsigned int off)
 	case VIRTIO_PCI_COMMON_NUMQ:
 		return vp->vdev->nr_queues;
 	case VIRTIO_PCI_COMMON_STATUS:
-		return vp->status;
+		return vp_status(vp);
 	case VIRTIO_PCI_COMMON_CFGGENERATION:
 		return vp->generation;
 	case VIRTIO_PCI_COMMON_Q_SELECT:
@@ -288,7 +293,7 @@ static uint16_t checked_vector(struct virtio_pci *vp, uint32_t v)
 static void queue_write(struct virtio_pci *vp, unsigned int off, uint32_t v)
 {
 	struct vq_config *c;
-	bool live = vp->status & VIRTIO_CONFIG_S_DRIVER_OK;
+	bool live = vp_status(vp) & VIRTIO_CONFIG_S_DRIVER_OK;
 
 	if (vp->queue_sel >= vp->vdev->nr_queues)
 		return;
@@ -347,7 +352,7 @@ static void common_write(struct virtio_pci *vp, unsigned int off, uint32_t v)
 		vp->gfselect = v;
 		break;
 	case VIRTIO_PCI_COMMON_GF:
-		if (vp->status & VIRTIO_CONFIG_S_FEATURES_OK)
+		if (vp_status(vp) & VIRTIO_CONFIG_S_FEATURES_OK)
 			break;
 		if (vp->gfselect == 0)
 			set_lo(&vp->driver_features, v);
