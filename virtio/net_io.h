@@ -1,8 +1,8 @@
 /*
- * virtio-net's inside, shared by the device (net.c), its control queue (net_ctrl.c)
- * and the io_uring datapath (net_io.c): one I/O thread per queue pair moves packets
- * between the pair's tap queue and guest RAM with readv/writev through its own
- * io_uring, waiting for the guest's kicks in the same ring.
+ * virtio-net's inside, shared by the device (net.c), its control queue (net_ctrl.c),
+ * the vhost-net datapath (net_vhost.c) and the io_uring datapath (net_io.c): one I/O
+ * thread per queue pair moves frames between the pair's tap queue and guest RAM,
+ * waiting for the guest's kicks and the tap in its own io_uring.
  *
  * Queues (§5.1.2): receiveq N is queue 2N, transmitq N is 2N+1, the control queue
  * comes last.
@@ -55,8 +55,7 @@ uint32_t net_rx_need(const struct net *n);
 
 /* Starts pair index's I/O thread; NULL with one line on failure. */
 struct net_pair *net_pair_start(struct net *n, unsigned int index);
-/* After stop_fd was written: waits for the thread, which first takes back every
- * operation on guest RAM, then frees the pair. */
+/* After stop_fd was written: waits for the thread, then frees the pair. */
 void net_pair_stop(struct net_pair *p);
 /* The control queue activated or deactivated the pair: a wake-up for its thread. */
 void net_pair_wake(struct net_pair *p);

@@ -45,7 +45,7 @@ static int tap_open_error(const char *name, int err)
 static int tap_open_one(const char *name)
 {
 	struct ifreq ifr = {.ifr_flags = TAP_FLAGS};
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
 		return -errno;
@@ -101,8 +101,8 @@ int tap_adopt(int fd)
 			  fd, ifr.ifr_name);
 		return -1;
 	}
-	/* io_uring reads wait in the kernel only on a blocking file */
-	if (tap_vnet_hdr(fd) || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) ||
+	/* the datapath reads until EAGAIN (vhost-net does not mind either way) */
+	if (tap_vnet_hdr(fd) || fcntl(fd, F_SETFL, fl | O_NONBLOCK) ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC)) {
 		log_error("--net fd=%d: cannot set up %s: %s", fd, ifr.ifr_name, strerror(errno));
 		return -1;

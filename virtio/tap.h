@@ -1,6 +1,7 @@
 /*
  * Host tap interfaces for virtio-net: opened multi-queue with the virtio-net header
- * (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE), one file per queue pair.
+ * (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE), one non-blocking file per
+ * queue pair.
  * A tap that does not exist is created by the first open and, not being persistent,
  * disappears with conduit's last file of it, however conduit exits.
  */
@@ -15,7 +16,8 @@
 /* Opens n queues of tap `name` into fds; *created says whether it did not exist. 0, or
  * -1 with one line naming the fix (no /dev/net/tun, no CAP_NET_ADMIN, not a tap...). */
 int tap_open(const char *name, unsigned int n, int *fds, bool *created);
-/* Checks and prepares a tap fd opened by the caller: a tap with IFF_VNET_HDR, blocking. */
+/* Checks and prepares a tap fd opened by the caller: a tap with IFF_VNET_HDR, made
+ * non-blocking like conduit's own. */
 int tap_adopt(int fd);
 /* The TUN_F_* offloads the tap accepts, out of those asked for. */
 unsigned int tap_offloads_supported(int fd, unsigned int want);
