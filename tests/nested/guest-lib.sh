@@ -13,3 +13,20 @@ wait_for() {
 	done
 	"$@"
 }
+
+# netdev_of DRIVER: the first network interface of a device bound to DRIVER (a PCI
+# function, or a virtio device: virtio_net).
+netdev_of() {
+	for n in /sys/bus/pci/drivers/"$1"/*/net/* /sys/bus/virtio/drivers/"$1"/*/net/*; do
+		[ -e "$n" ] && echo "${n##*/}" && return 0
+	done
+	return 1
+}
+
+has_carrier() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
+
+# Up, with its link-local address: before that, a ping or connect finds no route.
+is_up() {
+	[ "$(cat "/sys/class/net/$1/operstate" 2>/dev/null)" = up ] &&
+		ip -6 addr show dev "$1" scope link | grep -q inet6
+}

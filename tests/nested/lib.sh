@@ -81,3 +81,9 @@ make_tap() {
 		ip link set "$1" up &&
 		ip -6 addr add "$2/64" dev "$1" nodad
 }
+
+# bail WHY: TAP's way to stop a test whose setup failed.
+bail() {
+	echo "Bail out! $*"
+	exit 1
+}

@@ -43,20 +43,9 @@ result() {
 }
 
 # netdev: the network interface virtio_net made (the guest has one).
-netdev() {
-	for n in /sys/bus/virtio/drivers/virtio_net/virtio*/net/*; do
-		[ -e "$n" ] && echo "${n##*/}" && return 0
-	done
-	return 1
-}
+netdev() { netdev_of virtio_net; }
 
 driver_of() { basename "$(readlink "$1/driver" 2>/dev/null)" 2>/dev/null; }
-has_carrier() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
-# Up, with its link-local address: before that, a ping or connect finds no route.
-is_up() {
-	[ "$(cat "/sys/class/net/$1/operstate" 2>/dev/null)" = up ] &&
-		ip -6 addr show dev "$1" scope link | grep -q inet6
-}
 count_queues() { find "/sys/class/net/$1/queues" -mindepth 1 -maxdepth 1 -name "$2-*" | wc -l; }
 # The most queue pairs the device offers (ethtool's first "Combined:", the maximum).
 max_pairs() { ethtool -l "$1" 2>/dev/null | awk '/^Combined:/ {print $2; exit}'; }

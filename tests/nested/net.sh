@@ -39,10 +39,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-bail() {
-	echo "Bail out! $*"
-	exit 1
-}
 
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 link_exists() { ip link show "$1" >/dev/null 2>&1; }

@@ -65,22 +65,6 @@ report_pci() {
 	done
 }
 
-# netdev_of DRIVER: the first network interface of a PCI (or virtio) device bound to
-# DRIVER.
-netdev_of() {
-	for n in /sys/bus/pci/drivers/"$1"/*/net/* /sys/bus/virtio/drivers/"$1"/*/net/*; do
-		[ -e "$n" ] && echo "${n##*/}" && return 0
-	done
-	return 1
-}
-
-has_carrier() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
-# Up, with its link-local address: before that, a ping finds no route.
-is_up() {
-	[ "$(cat "/sys/class/net/$1/operstate")" = up ] &&
-		ip -6 addr show dev "$1" scope link | grep -q inet6
-}
-
 # nic KEY DRIVER [ADDRS]: brings the NIC up (IPv6 link-local at once, no DAD), waits
 # for carrier, reports it and pings every L1 address (or ADDRS) through it.
 nic() {

@@ -39,10 +39,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-bail() {
-	echo "Bail out! $*"
-	exit 1
-}
 
 l1v_check_host || bail "L1 cannot do VFIO"
 l1v_igb_enable_vfs 2 || bail "igb VFs"

@@ -33,36 +33,14 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
-# wait_for SECS COMMAND...: polls COMMAND every 0.2 s for up to SECS seconds.
-wait_for() {
-	wf_tries=$(($1 * 5))
-	shift
-	while [ "$wf_tries" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.2
-		wf_tries=$((wf_tries - 1))
-	done
-	"$@"
-}
+# shellcheck source=tests/nested/guest-lib.sh
+. /guest-lib.sh
 
 # stamp WHAT: a progress line, fixed-width (the boot-only run prints the same ones).
 stamp() { printf '# at %9.2f s: %s\n' "${at:-$(cut -d' ' -f1 /proc/uptime)}" "$*"; }
 
-# netdev: the interface of the device bound to $nic (virtio_net sits on a virtio
-# device, igbvf on a PCI function).
-netdev() {
-	for n in /sys/bus/virtio/drivers/"$nic"/*/net/* /sys/bus/pci/drivers/"$nic"/*/net/*; do
-		[ -e "$n" ] && echo "${n##*/}" && return 0
-	done
-	return 1
-}
-
-has_carrier() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
-# Up, with its link-local address: before that, a ping or connect finds no route.
-is_up() {
-	[ "$(cat "/sys/class/net/$1/operstate" 2>/dev/null)" = up ] &&
-		ip -6 addr show dev "$1" scope link | grep -q inet6
-}
+# netdev: the interface of the device bound to $nic (virtio_net or igbvf).
+netdev() { netdev_of "$nic"; }
 
 # packets: the interface's received plus transmitted packets.
 packets() {
