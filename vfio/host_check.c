@@ -259,8 +259,7 @@ int vfio_host_check(const char *root, const char *bdf, struct vfio_host_info *ou
 	return ret;
 }
 
-/* The device's VFIO cdev as sysfs lists it: vfio-dev/vfioN. */
-static bool device_cdev(const char *root, const char *bdf, char *out, size_t len)
+bool vfio_device_cdev(const char *root, const char *bdf, char *out, size_t len)
 {
 	char path[PATH_MAX];
 	struct dirent *e;
@@ -289,7 +288,8 @@ enum vfio_backend vfio_backend_select(const char *root, const struct vfio_host_i
 {
 	char cdev[64];
 
-	if (host_exists(root, "/dev/iommu") && device_cdev(root, dev->bdf, cdev, sizeof(cdev))) {
+	if (host_exists(root, "/dev/iommu") &&
+	    vfio_device_cdev(root, dev->bdf, cdev, sizeof(cdev))) {
 		host_path(out->iommu, sizeof(out->iommu), root, "/dev/iommu");
 		host_path(out->device, sizeof(out->device), root, "/dev/vfio/devices/%s", cdev);
 		return VFIO_BACKEND_IOMMUFD;

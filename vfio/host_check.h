@@ -45,6 +45,9 @@ int vfio_host_check(const char *root, const char *bdf, struct vfio_host_info *ou
 int vfio_group_open_explain(const char *bdf, int group, const char *path, int errnum, char *err,
 			    size_t errlen);
 
+/* The function's VFIO cdev as sysfs lists it (vfio-dev/vfioN): its name in out. */
+bool vfio_device_cdev(const char *root, const char *bdf, char *out, size_t len);
+
 enum vfio_backend {
 	VFIO_BACKEND_GROUP,   /* /dev/vfio/vfio container + /dev/vfio/N group, type1v2 */
 	VFIO_BACKEND_IOMMUFD, /* /dev/iommu + the device's own /dev/vfio/devices/vfioN */

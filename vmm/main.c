@@ -2,6 +2,7 @@
 #include "vfio/inventory.h"
 #include "vmm/base/log.h"
 #include "vmm/options.h"
+#include "vmm/sriov_cmd.h"
 #include "vmm/stats.h"
 #include "vmm/vm.h"
 
@@ -16,6 +17,7 @@ static void usage(FILE *out)
 	      "commands:\n"
 	      "  run       boot a virtual machine (conduit run --help)\n"
 	      "  devices   list host PCI functions to pass through (conduit devices --help)\n"
+	      "  sriov     show and set up SR-IOV VFs on the host (conduit sriov --help)\n"
 	      "  version   print the version\n",
 	      out);
 }
@@ -103,6 +105,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "devices"))
 		return cmd_devices(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sriov"))
+		return sriov_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		puts("conduit " CONDUIT_VERSION);
 		return 0;

@@ -398,23 +398,30 @@ static int parse_net_fds(char *val, struct net_opt *n)
 	return 0;
 }
 
-static int parse_net_mac(const char *val, struct net_opt *n)
+/* A unicast MAC address as six hex pairs; what names the option in the error line. */
+int options_parse_mac(const char *what, const char *val, uint8_t mac[6])
 {
 	struct ether_addr a;
 
 	if (!val || strlen(val) != 17 || !ether_aton_r(val, &a)) {
-		log_error("--net mac=%s: not a MAC address: write six hex pairs, e.g. "
-			  "52:54:00:12:34:56",
-			  val ? val : "");
+		log_error("%s=%s: not a MAC address: write six hex pairs, e.g. 52:54:00:12:34:56",
+			  what, val ? val : "");
 		return -1;
 	}
 	if (a.ether_addr_octet[0] & 1) {
-		log_error("--net mac=%s is a multicast address: a NIC needs a unicast one "
-			  "(even first octet)",
-			  val);
+		log_error("%s=%s is a multicast address: a NIC needs a unicast one (even first "
+			  "octet)",
+			  what, val);
 		return -1;
 	}
-	memcpy(n->mac, a.ether_addr_octet, 6);
+	memcpy(mac, a.ether_addr_octet, 6);
+	return 0;
+}
+
+static int parse_net_mac(const char *val, struct net_opt *n)
+{
+	if (options_parse_mac("--net mac", val, n->mac))
+		return -1;
 	n->has_mac = true;
 	return 0;
 }

@@ -101,6 +101,7 @@ enum options_result {
 
 enum options_result options_parse(int argc, char **argv, struct vm_options *opts);
 int options_parse_size(const char *s, uint64_t *out);
+int options_parse_mac(const char *what, const char *val, uint8_t mac[6]);
 void options_usage(FILE *out);
 void options_free(struct vm_options *opts);
 

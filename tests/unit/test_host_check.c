@@ -3,11 +3,11 @@
  * kernel/iommu_groups/N/devices linking to them, driver, iommu_group and physfn links,
  * sys/module directories, and dev/vfio/N as plain files. Every error line must name the
  * function and the fix, and show host paths, never the fake root. */
+#include "tests/common/fake_tree.h"
 #include "tests/unit/check.h"
 #include "vfio/host_check.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,62 +23,16 @@ static struct vfio_host_info info;
 
 /* ---- building the fake tree ---- */
 
-/* A formatted string; the last eight stay valid. */
-static const char *at(const char *fmt, ...)
-{
-	static char bufs[8][512];
-	static unsigned int next;
-	char *buf = bufs[next++ % 8];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(bufs[0]), fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-static void mkdirs(const char *path)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(buf, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(buf, 0755);
-}
-
-static void put(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	CHECK(f);
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
-}
-
-static void link_to(const char *target, const char *path)
-{
-	unlink(path);
-	CHECK(symlink(target, path) == 0);
-}
-
 /* Binds bdf to driver, or unbinds it when driver is "". */
 static void set_driver(const char *bdf, const char *driver)
 {
-	const char *link = at("%s/sys/devices/pci0000:00/%s/driver", root, bdf);
+	const char *link = tree_at("%s/sys/devices/pci0000:00/%s/driver", root, bdf);
 
 	unlink(link);
 	if (!driver[0])
 		return;
-	mkdirs(at("%s/sys/bus/pci/drivers/%s", root, driver));
-	link_to(at("../../../bus/pci/drivers/%s", driver), link);
+	tree_mkdirs(tree_at("%s/sys/bus/pci/drivers/%s", root, driver));
+	tree_link(tree_at("../../../bus/pci/drivers/%s", driver), link);
 }
 
 /* A function in IOMMU group `group` (none when negative), bound to driver. */
@@ -87,34 +41,22 @@ static void add_fn(const char *bdf, unsigned int device, int group, const char *
 	char dev[512];
 
 	snprintf(dev, sizeof(dev), "%s/sys/devices/pci0000:00/%s", root, bdf);
-	mkdirs(dev);
-	put(at("%s/vendor", dev), "0x8086\n");
-	put(at("%s/device", dev), at("0x%04x\n", device));
-	put(at("%s/class", dev), "0x020000\n");
-	put(at("%s/numa_node", dev), "-1\n");
-	mkdirs(at("%s/sys/bus/pci/devices", root));
-	link_to(at("../../../devices/pci0000:00/%s", bdf),
-		at("%s/sys/bus/pci/devices/%s", root, bdf));
+	tree_mkdirs(dev);
+	tree_put_text(tree_at("%s/vendor", dev), "0x8086\n");
+	tree_put_text(tree_at("%s/device", dev), tree_at("0x%04x\n", device));
+	tree_put_text(tree_at("%s/class", dev), "0x020000\n");
+	tree_put_text(tree_at("%s/numa_node", dev), "-1\n");
+	tree_mkdirs(tree_at("%s/sys/bus/pci/devices", root));
+	tree_link(tree_at("../../../devices/pci0000:00/%s", bdf),
+		  tree_at("%s/sys/bus/pci/devices/%s", root, bdf));
 	if (group >= 0) {
-		mkdirs(at("%s/sys/kernel/iommu_groups/%d/devices", root, group));
-		link_to(at("../../../../devices/pci0000:00/%s", bdf),
-			at("%s/sys/kernel/iommu_groups/%d/devices/%s", root, group, bdf));
-		link_to(at("../../../kernel/iommu_groups/%d", group), at("%s/iommu_group", dev));
+		tree_mkdirs(tree_at("%s/sys/kernel/iommu_groups/%d/devices", root, group));
+		tree_link(tree_at("../../../../devices/pci0000:00/%s", bdf),
+			  tree_at("%s/sys/kernel/iommu_groups/%d/devices/%s", root, group, bdf));
+		tree_link(tree_at("../../../kernel/iommu_groups/%d", group),
+			  tree_at("%s/iommu_group", dev));
 	}
 	set_driver(bdf, driver);
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void host_remove(void)
-{
-	nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /*
@@ -124,21 +66,21 @@ static void host_remove(void)
  */
 static void host_fresh(void)
 {
-	host_remove();
+	tree_remove(root);
 	CHECK(mkdir(root, 0755) == 0);
 	add_fn(PF, 0x10c9, 6, "igb");
 	add_fn(VF, 0x10ca, 7, "vfio-pci");
-	link_to("../" PF, at("%s/sys/devices/pci0000:00/%s/physfn", root, VF));
-	put(at("%s/sys/devices/pci0000:00/%s/numa_node", root, VF), "1\n");
+	tree_link("../" PF, tree_at("%s/sys/devices/pci0000:00/%s/physfn", root, VF));
+	tree_put_text(tree_at("%s/sys/devices/pci0000:00/%s/numa_node", root, VF), "1\n");
 	add_fn("0000:00:1c.0", 0xa110, 7, "pcieport");
 	add_fn("0000:00:12.2", 0x10ca, 7, "pci-stub");
 	add_fn("0000:00:12.4", 0x10ca, 7, "vfio-pci");
 	add_fn("0000:00:12.6", 0x10ca, 7, "");
-	mkdirs(at("%s/sys/module/vfio_pci", root));
-	mkdirs(at("%s/sys/module/vfio_iommu_type1", root));
-	mkdirs(at("%s/dev/vfio", root));
-	put(at("%s/dev/vfio/vfio", root), "");
-	put(at("%s/dev/vfio/7", root), "");
+	tree_mkdirs(tree_at("%s/sys/module/vfio_pci", root));
+	tree_mkdirs(tree_at("%s/sys/module/vfio_iommu_type1", root));
+	tree_mkdirs(tree_at("%s/dev/vfio", root));
+	tree_put_text(tree_at("%s/dev/vfio/vfio", root), "");
+	tree_put_text(tree_at("%s/dev/vfio/7", root), "");
 }
 
 /* vfio_host_check(VF) fails with one line that contains each of the strings. */
@@ -201,7 +143,7 @@ static void test_absent(void)
 static void test_no_iommu(void)
 {
 	host_fresh();
-	unlink(at("%s/sys/devices/pci0000:00/%s/iommu_group", root, VF));
+	unlink(tree_at("%s/sys/devices/pci0000:00/%s/iommu_group", root, VF));
 	fails_with("vfio " VF ": no IOMMU group", "no IOMMU enabled", "intel_iommu=on",
 		   "amd_iommu=off", "kernel command line", NULL);
 }
@@ -219,7 +161,7 @@ static void test_wrong_driver(void)
 				  "echo " VF " > /sys/bus/pci/drivers_probe"));
 
 	/* vfio-pci is not even loaded: load it first */
-	rmdir(at("%s/sys/module/vfio_pci", root));
+	rmdir(tree_at("%s/sys/module/vfio_pci", root));
 	fails_with("bound to igbvf, not vfio-pci: modprobe vfio-pci; echo vfio-pci > ", NULL);
 
 	set_driver(VF, "");
@@ -258,12 +200,12 @@ static void test_group_not_viable(void)
 static void test_no_type1(void)
 {
 	host_fresh();
-	rmdir(at("%s/sys/module/vfio_iommu_type1", root));
+	rmdir(tree_at("%s/sys/module/vfio_iommu_type1", root));
 	fails_with("vfio " VF ": the VFIO type1 IOMMU backend is not loaded: modprobe "
 		   "vfio_iommu_type1",
 		   NULL);
 	/* iommufd's compatibility container serves the same ioctls */
-	mkdirs(at("%s/sys/module/iommufd", root));
+	tree_mkdirs(tree_at("%s/sys/module/iommufd", root));
 	CHECK(vfio_host_check(root, VF, &info, err, sizeof(err)) == 0);
 }
 
@@ -282,7 +224,7 @@ static void test_group_node(void)
 	rmdir(node);
 
 	/* root opens anything; as another user, a node without permissions */
-	put(node, "");
+	tree_put_text(node, "");
 	if (geteuid() != 0) {
 		chmod(node, 0);
 		fails_with("cannot open /dev/vfio/7: Permission denied", "chown $USER /dev/vfio/7",
@@ -311,14 +253,14 @@ static void test_success(void)
 	CHECK(vfio_host_check(root, VF, &info, err, sizeof(err)) == 0);
 	CHECK(!strcmp(info.bdf, VF));
 	CHECK(info.group == 7);
-	CHECK(!strcmp(info.group_path, at("%s/dev/vfio/7", root)));
+	CHECK(!strcmp(info.group_path, tree_at("%s/dev/vfio/7", root)));
 	CHECK(info.is_vf && !strcmp(info.pf_bdf, PF));
 	CHECK(info.numa_node == 1);
 	CHECK(info.vendor_id == 0x8086 && info.device_id == 0x10ca);
 
 	/* a PF in a group of its own, on a host without NUMA */
 	set_driver(PF, "vfio-pci");
-	put(at("%s/dev/vfio/6", root), "");
+	tree_put_text(tree_at("%s/dev/vfio/6", root), "");
 	CHECK(vfio_host_check(root, PF, &info, err, sizeof(err)) == 0);
 	CHECK(info.group == 6 && !info.is_vf && !info.pf_bdf[0]);
 	CHECK(info.numa_node == -1 && info.device_id == 0x10c9);
@@ -331,19 +273,19 @@ static void test_backend(void)
 	host_fresh();
 	CHECK(vfio_host_check(root, VF, &info, err, sizeof(err)) == 0);
 	CHECK(vfio_backend_select(root, &info, &p) == VFIO_BACKEND_GROUP);
-	CHECK(!strcmp(p.iommu, at("%s/dev/vfio/vfio", root)));
-	CHECK(!strcmp(p.device, at("%s/dev/vfio/7", root)));
+	CHECK(!strcmp(p.iommu, tree_at("%s/dev/vfio/vfio", root)));
+	CHECK(!strcmp(p.device, tree_at("%s/dev/vfio/7", root)));
 
 	/* /dev/iommu alone is not enough: the device needs its cdev */
-	put(at("%s/dev/iommu", root), "");
+	tree_put_text(tree_at("%s/dev/iommu", root), "");
 	CHECK(vfio_backend_select(root, &info, &p) == VFIO_BACKEND_GROUP);
-	mkdirs(at("%s/sys/devices/pci0000:00/%s/vfio-dev/vfio3", root, VF));
+	tree_mkdirs(tree_at("%s/sys/devices/pci0000:00/%s/vfio-dev/vfio3", root, VF));
 	CHECK(vfio_backend_select(root, &info, &p) == VFIO_BACKEND_IOMMUFD);
-	CHECK(!strcmp(p.iommu, at("%s/dev/iommu", root)));
-	CHECK(!strcmp(p.device, at("%s/dev/vfio/devices/vfio3", root)));
+	CHECK(!strcmp(p.iommu, tree_at("%s/dev/iommu", root)));
+	CHECK(!strcmp(p.device, tree_at("%s/dev/vfio/devices/vfio3", root)));
 
 	/* and the cdev alone is not either */
-	unlink(at("%s/dev/iommu", root));
+	unlink(tree_at("%s/dev/iommu", root));
 	CHECK(vfio_backend_select(root, &info, &p) == VFIO_BACKEND_GROUP);
 
 	/* a root of "/" is the host itself (no host has this function, so no cdev) */
@@ -373,6 +315,6 @@ int main(void)
 	test_open_explain();
 	test_success();
 	test_backend();
-	host_remove();
+	tree_remove(root);
 	return CHECK_DONE();
 }

@@ -2,10 +2,10 @@
  * sysfs method have them: bus/pci/devices/BDF with vendor, device, class, config and
  * numa_node attributes, driver and iommu_group links, SR-IOV virtfnN and physfn links,
  * and kernel/iommu_groups/N/devices; names from a test pci.ids. */
+#include "tests/common/fake_tree.h"
 #include "tests/unit/check.h"
 #include "vfio/inventory.h"
 
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,56 +16,6 @@ static char root[256];
 
 /* ---- building the fake tree ---- */
 
-/* A formatted path or value; the last eight stay valid. */
-static const char *at(const char *fmt, ...)
-{
-	static char bufs[8][512];
-	static unsigned int next;
-	char *buf = bufs[next++ % 8];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(bufs[0]), fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-static void mkdirs(const char *path)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(buf, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(buf, 0755);
-}
-
-static void put(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "w");
-
-	CHECK(f);
-	if (!f)
-		return;
-	CHECK(fwrite(data, 1, len, f) == len);
-	fclose(f);
-}
-
-static void put_text(const char *path, const char *text)
-{
-	put(path, text, strlen(text));
-}
-
-static void link_to(const char *target, const char *path)
-{
-	CHECK(symlink(target, path) == 0);
-}
-
 /* A function as the kernel shows it; the config image agrees with the attributes. */
 static void add_dev(const char *sysfs, const char *bdf, unsigned int vendor, unsigned int device,
 		    unsigned int class)
@@ -74,10 +24,10 @@ static void add_dev(const char *sysfs, const char *bdf, unsigned int vendor, uns
 	char dir[512];
 
 	snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs, bdf);
-	mkdirs(dir);
-	put_text(at("%s/vendor", dir), at("0x%04x\n", vendor));
-	put_text(at("%s/device", dir), at("0x%04x\n", device));
-	put_text(at("%s/class", dir), at("0x%06x\n", class));
+	tree_mkdirs(dir);
+	tree_put_text(tree_at("%s/vendor", dir), tree_at("0x%04x\n", vendor));
+	tree_put_text(tree_at("%s/device", dir), tree_at("0x%04x\n", device));
+	tree_put_text(tree_at("%s/class", dir), tree_at("0x%06x\n", class));
 	config[0] = vendor & 0xff;
 	config[1] = vendor >> 8;
 	config[2] = device & 0xff;
@@ -85,33 +35,34 @@ static void add_dev(const char *sysfs, const char *bdf, unsigned int vendor, uns
 	config[9] = class & 0xff;
 	config[10] = (class >> 8) & 0xff;
 	config[11] = class >> 16;
-	put(at("%s/config", dir), config, sizeof(config));
+	tree_put(tree_at("%s/config", dir), config, sizeof(config));
 }
 
 static void set_driver(const char *sysfs, const char *bdf, const char *driver)
 {
-	mkdirs(at("%s/bus/pci/drivers/%s", sysfs, driver));
-	link_to(at("../../drivers/%s", driver), at("%s/bus/pci/devices/%s/driver", sysfs, bdf));
+	tree_mkdirs(tree_at("%s/bus/pci/drivers/%s", sysfs, driver));
+	tree_link(tree_at("../../drivers/%s", driver),
+		  tree_at("%s/bus/pci/devices/%s/driver", sysfs, bdf));
 }
 
 static void set_group(const char *sysfs, const char *bdf, int group)
 {
-	const char *devices = at("%s/kernel/iommu_groups/%d/devices", sysfs, group);
+	const char *devices = tree_at("%s/kernel/iommu_groups/%d/devices", sysfs, group);
 
-	mkdirs(devices);
-	link_to(at("../../../../bus/pci/devices/%s", bdf), at("%s/%s", devices, bdf));
-	link_to(at("../../../../kernel/iommu_groups/%d", group),
-		at("%s/bus/pci/devices/%s/iommu_group", sysfs, bdf));
+	tree_mkdirs(devices);
+	tree_link(tree_at("../../../../bus/pci/devices/%s", bdf), tree_at("%s/%s", devices, bdf));
+	tree_link(tree_at("../../../../kernel/iommu_groups/%d", group),
+		  tree_at("%s/bus/pci/devices/%s/iommu_group", sysfs, bdf));
 }
 
 static void set_attr(const char *sysfs, const char *bdf, const char *attr, const char *value)
 {
-	put_text(at("%s/bus/pci/devices/%s/%s", sysfs, bdf, attr), value);
+	tree_put_text(tree_at("%s/bus/pci/devices/%s/%s", sysfs, bdf, attr), value);
 }
 
 static void set_link(const char *sysfs, const char *bdf, const char *name, const char *to_bdf)
 {
-	link_to(at("../%s", to_bdf), at("%s/bus/pci/devices/%s/%s", sysfs, bdf, name));
+	tree_link(tree_at("../%s", to_bdf), tree_at("%s/bus/pci/devices/%s/%s", sysfs, bdf, name));
 }
 
 /* A vendor name with a quote, backslashes and non-ASCII letters (octal escapes, as a hex
@@ -186,19 +137,11 @@ static void build_plain_tree(const char *s)
 	set_driver(s, "0000:00:01.0", "igb");
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* ---- scanning and capturing output ---- */
 
 static int scan(const char *sysfs, struct inventory *inv)
 {
-	struct inventory_source src = {.sysfs = sysfs, .pci_ids = at("%s/pci.ids", root)};
+	struct inventory_source src = {.sysfs = sysfs, .pci_ids = tree_at("%s/pci.ids", root)};
 
 	return inventory_scan(&src, inv);
 }
@@ -616,7 +559,7 @@ static void test_empty_and_missing(void)
 	struct inventory inv;
 
 	snprintf(sysfs, sizeof(sysfs), "%s/empty", root);
-	mkdirs(at("%s/bus/pci/devices", sysfs));
+	tree_mkdirs(tree_at("%s/bus/pci/devices", sysfs));
 	CHECK(scan(sysfs, &inv) == 0 && inv.count == 0);
 	text = render(&inv, false);
 	CHECK(!strcmp(text, "no PCI devices found\n"));
@@ -626,7 +569,7 @@ static void test_empty_and_missing(void)
 	free(text);
 	inventory_free(&inv);
 
-	CHECK(scan(at("%s/absent", root), &inv) == -1); /* logs one line */
+	CHECK(scan(tree_at("%s/absent", root), &inv) == -1); /* logs one line */
 }
 
 int main(void)
@@ -637,10 +580,10 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	put_text(at("%s/pci.ids", root), pci_ids);
+	tree_put_text(tree_at("%s/pci.ids", root), pci_ids);
 	test_iommu_host();
 	test_no_iommu();
 	test_empty_and_missing();
-	nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	tree_remove(root);
 	return CHECK_DONE();
 }

@@ -2,9 +2,9 @@
  * VT-d and AMD-Vi units under sys/class/iommu with register values in hex as the kernel
  * prints them, and proc/cmdline. One reason per line, with the fix when there is one. */
 #include "irq/posted.h"
+#include "tests/common/fake_tree.h"
 #include "tests/unit/check.h"
 
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,44 +25,16 @@
 static char root[256];
 static char line[1024];
 
-static const char *at(const char *fmt, ...)
-{
-	static char bufs[8][512];
-	static unsigned int next;
-	char *buf = bufs[next++ % 8];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(bufs[0]), fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-static void mkdirs(const char *path)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(buf, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(buf, 0755);
-}
-
 /* Writes text + newline to root/rel, making the directories. */
 static void put(const char *rel, const char *text)
 {
-	const char *path = at("%s/%s", root, rel);
+	const char *path = tree_at("%s/%s", root, rel);
 	char dir[512];
 	FILE *f;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	*strrchr(dir, '/') = '\0';
-	mkdirs(dir);
+	tree_mkdirs(dir);
 	f = fopen(path, "w");
 	CHECK(f);
 	if (f) {
@@ -71,29 +43,16 @@ static void put(const char *rel, const char *text)
 	}
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void remove_tree(const char *path)
-{
-	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void host_empty(void)
 {
-	remove_tree(root);
+	tree_remove(root);
 	CHECK(mkdir(root, 0755) == 0);
 }
 
 static void add_dmar(const char *name, const char *cap, const char *ecap)
 {
-	put(at("sys/class/iommu/%s/intel-iommu/cap", name), cap);
-	put(at("sys/class/iommu/%s/intel-iommu/ecap", name), ecap);
+	put(tree_at("sys/class/iommu/%s/intel-iommu/cap", name), cap);
+	put(tree_at("sys/class/iommu/%s/intel-iommu/ecap", name), ecap);
 }
 
 /* An Intel host where everything holds: two VT-d units that remap and post. */
@@ -173,7 +132,7 @@ static void test_apicv_off(void)
 	not_posted("KVM APICv is off (kvm_intel enable_apicv=N); enable with "
 		   "kvm_intel.enable_apicv=1",
 		   NULL);
-	unlink(at("%s/sys/module/kvm_intel/parameters/enable_apicv", root));
+	unlink(tree_at("%s/sys/module/kvm_intel/parameters/enable_apicv", root));
 	not_posted("KVM APICv is off (kvm_intel enable_apicv=unset)", NULL);
 }
 
@@ -188,16 +147,16 @@ static void test_vtd_units(void)
 	not_posted("VT-d unit dmar1 cannot post interrupts (cap bit 59 clear)", NULL);
 
 	host_intel();
-	unlink(at("%s/sys/class/iommu/dmar1/intel-iommu/cap", root));
+	unlink(tree_at("%s/sys/class/iommu/dmar1/intel-iommu/cap", root));
 	not_posted("cannot read /sys/class/iommu/dmar1/intel-iommu/{cap,ecap}", NULL);
 
 	host_intel();
-	remove_tree(at("%s/sys/class/iommu", root));
+	tree_remove(tree_at("%s/sys/class/iommu", root));
 	not_posted("no VT-d unit", "intel_iommu=on", NULL);
 
 	/* only the vendor's own units count: AVIC does not post through VT-d */
 	host_amd(AMD_EFR);
-	remove_tree(at("%s/sys/class/iommu", root));
+	tree_remove(tree_at("%s/sys/class/iommu", root));
 	add_dmar("dmar0", VTD_CAP, VTD_ECAP);
 	not_posted("no AMD-Vi unit", NULL);
 }
@@ -218,7 +177,7 @@ static void test_cmdline(void)
 	CHECK(report(IRQ_POSTED_MSIX));
 	put("proc/cmdline", "ro amd_iommu_intr=legacy"); /* not an Intel option */
 	CHECK(report(IRQ_POSTED_MSIX));
-	unlink(at("%s/proc/cmdline", root));
+	unlink(tree_at("%s/proc/cmdline", root));
 	CHECK(report(IRQ_POSTED_MSIX));
 }
 
@@ -296,6 +255,6 @@ int main(void)
 	test_kvm_verdict();
 	test_amd();
 	test_amd_features_forms();
-	remove_tree(root);
+	tree_remove(root);
 	return CHECK_DONE();
 }

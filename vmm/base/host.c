@@ -1,5 +1,6 @@
 #include "vmm/base/host.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -75,4 +76,24 @@ int host_link_name(const char *root, char *out, size_t len, const char *fmt, ...
 	target[n] = '\0';
 	base = strrchr(target, '/');
 	return snprintf(out, len, "%s", base ? base + 1 : target) < (int)len ? 0 : -1;
+}
+
+int host_write_line(const char *root, const char *value, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(value);
+	va_list ap;
+	ssize_t n;
+	int fd, err;
+
+	va_start(ap, fmt);
+	host_vpath(path, sizeof(path), root, fmt, ap);
+	va_end(ap);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, len);
+	err = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+	close(fd);
+	return err;
 }

@@ -19,5 +19,7 @@ int host_read_line(const char *root, char *out, size_t len, const char *fmt, ...
 /* The last component of a symlink's target, which is how sysfs names a device's
  * driver, IOMMU group and physical function; 0 or -1. */
 int host_link_name(const char *root, char *out, size_t len, const char *fmt, ...) HOST_FMT(4, 5);
+/* Writes value to a file (a sysfs attribute) in one write; 0 or -errno. */
+int host_write_line(const char *root, const char *value, const char *fmt, ...) HOST_FMT(3, 4);
 
 #endif
