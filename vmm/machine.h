@@ -15,6 +15,7 @@
 #include "vmm/hw/rtc.h"
 #include "vmm/hw/serial.h"
 #include "vmm/options.h"
+#include "vmm/steward.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_exit.h"
 
@@ -37,6 +38,11 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct vcpu_machine vcpu_machine; /* what the vCPUs use of all this */
 	struct vm_exit exit;
+	const char *vfio_host[OPT_MAX_VFIO];	       /* each --vfio's function (pf=: the VF) */
+	char vfio_claimed[OPT_MAX_VFIO][VFIO_BDF_LEN]; /* managed ones, as taken */
+	struct claims claims;			       /* managed assignment, when any */
+	struct steward steward;
+	bool managed;
 };
 
 #endif

@@ -29,11 +29,17 @@ void options_usage(FILE *out)
 	      "                         virtio-blk on io_uring; the first is /dev/vda; one\n"
 	      "                         queue per vCPU (at most 16) unless queues=N\n"
 	      "  --rng[=bus=PORT]       virtio-rng fed from getrandom(2)\n"
-	      "  --vfio host=DDDD:BB:DD.F[,bus=PORT][,msix-relocate=auto|on|off]\n"
+	      "  --vfio host=DDDD:BB:DD.F[,managed=on][,bus=PORT][,msix-relocate=auto|on|off]\n"
 	      "                         assign a host PCI function (PF or SR-IOV VF) bound to\n"
 	      "                         vfio-pci; `conduit devices` lists candidates; the\n"
 	      "                         MSI-X table moves to a BAR of its own if its host\n"
-	      "                         page holds other registers (auto) or always (on)\n"
+	      "                         page holds other registers (auto) or always (on);\n"
+	      "                         managed=on: conduit binds it to vfio-pci and gives\n"
+	      "                         it back to its driver at exit\n"
+	      "  --vfio pf=DDDD:BB:DD.F[,vf=N|auto][,mac=MAC][,vlan=ID][,qos=N][,trust=on|off]\n"
+	      "        [,spoofchk=on|off][,bus=PORT]\n"
+	      "                         a VF of that PF (auto: the first no one holds), with\n"
+	      "                         those settings, managed; all undone at exit\n"
 	      "  --net tap=IFNAME|fd=N[:N...][,mac=MAC][,queues=N|auto][,vhost=on|off|auto]\n"
 	      "        [,mtu=N][,bus=PORT]\n"
 	      "                         virtio-net on a tap (created if missing, removed at\n"
@@ -345,35 +351,157 @@ static int parse_relocate(const char *val, enum vfio_msix_relocate *out)
 	return -1;
 }
 
+int options_parse_on_off(const char *what, const char *val, bool *out)
+{
+	if (val && (!strcmp(val, "on") || !strcmp(val, "off"))) {
+		*out = !strcmp(val, "on");
+		return 0;
+	}
+	log_error("%s=%s: write on or off", what, val ? val : "");
+	return -1;
+}
+
+/* A decimal number up to max; 0, or -1 (nothing printed). */
+int options_parse_uint(const char *s, unsigned long max, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* vf=N|auto, vlan=ID, qos=N */
+static int parse_vfio_number(const char *key, const char *val, struct claim_request *c)
+{
+	unsigned int n;
+
+	if (!strcmp(key, "vf") && val && !strcmp(val, "auto")) {
+		c->vf = CLAIM_VF_AUTO;
+		return 0;
+	}
+	if (!options_parse_uint(val,
+				!strcmp(key, "vf")     ? 65535
+				: !strcmp(key, "vlan") ? 4095
+						       : 7,
+				&n)) {
+		if (!strcmp(key, "vf"))
+			c->vf = (int)n;
+		else if (!strcmp(key, "vlan"))
+			c->settings.vlan = n, c->settings.set_vlan = true;
+		else
+			c->settings.qos = n, c->settings.set_vlan = true;
+		return 0;
+	}
+	log_error("--vfio %s=%s: write %s", key, val ? val : "",
+		  !strcmp(key, "vf")	 ? "a VF number from 0, or auto"
+		  : !strcmp(key, "vlan") ? "a VLAN ID 0-4095 (0: none)"
+					 : "a priority 0-7");
+	return -1;
+}
+
+/* The keys of managed assignment (#11): 1 taken, 0 not one of them, -1 bad value. */
+static int parse_vfio_managed(const char *key, const char *val, struct vfio_opt *v)
+{
+	struct vf_link_change *s = &v->claim.settings;
+
+	if (!strcmp(key, "managed"))
+		return options_parse_on_off("--vfio managed", val, &v->managed) ? -1 : 1;
+	if (!strcmp(key, "pf") && val && *val) {
+		v->claim.pf = val;
+		return 1;
+	}
+	if (!strcmp(key, "vf") || !strcmp(key, "vlan") || !strcmp(key, "qos"))
+		return parse_vfio_number(key, val, &v->claim) ? -1 : 1;
+	if (!strcmp(key, "mac"))
+		return (s->set_mac = true, options_parse_mac("--vfio mac", val, s->mac)) ? -1 : 1;
+	if (!strcmp(key, "trust"))
+		return (s->set_trust = true, options_parse_on_off("--vfio trust", val, &s->trust))
+			       ? -1
+			       : 1;
+	if (!strcmp(key, "spoofchk"))
+		return (s->set_spoofchk = true,
+			options_parse_on_off("--vfio spoofchk", val, &s->spoofchk))
+			       ? -1
+			       : 1;
+	return 0;
+}
+
+static int parse_vfio_key(char *key, char *val, struct vfio_opt *v, const char *arg)
+{
+	int ret = parse_vfio_managed(key, val, v);
+
+	if (ret)
+		return ret < 0 ? -1 : 0;
+	if (!strcmp(key, "host") && val && *val)
+		v->host = val;
+	else if (!strcmp(key, "bus") && val && *val)
+		v->bus = val;
+	else if (!strcmp(key, "msix-relocate"))
+		return parse_relocate(val, &v->msix_relocate);
+	else {
+		log_error("--vfio '%s': write host=DDDD:BB:DD.F[,managed=on] or "
+			  "pf=DDDD:BB:DD.F[,vf=N|auto][,mac=..][,vlan=..][,qos=..][,trust=on|off]"
+			  "[,spoofchk=on|off], with [,bus=PORT][,msix-relocate=auto|on|off]",
+			  arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* host= or pf=, not both; the VF's keys only with pf=, which is always managed. */
+static int check_vfio_opt(struct vfio_opt *v, const char *arg, bool said_managed)
+{
+	const struct vf_link_change *s = &v->claim.settings;
+	bool vf_keys = v->claim.vf != CLAIM_VF_AUTO || s->set_mac || s->set_vlan || s->set_trust ||
+		       s->set_spoofchk;
+
+	if (!v->host == !v->claim.pf) {
+		log_error("--vfio '%s': name the function with host=DDDD:BB:DD.F, or a PF's VF "
+			  "with pf=DDDD:BB:DD.F[,vf=N|auto]",
+			  arg);
+		return -1;
+	}
+	if (v->host && vf_keys) {
+		log_error("--vfio '%s': vf=, mac=, vlan=, qos=, trust= and spoofchk= go with pf=",
+			  arg);
+		return -1;
+	}
+	if (v->claim.pf && said_managed && !v->managed) {
+		log_error("--vfio '%s': pf= is always managed (conduit takes the VF and gives it "
+			  "back): drop managed=off",
+			  arg);
+		return -1;
+	}
+	v->managed = v->managed || v->claim.pf;
+	v->claim.host = v->host;
+	return 0;
+}
+
 static int parse_vfio(const char *arg, struct vm_options *opts)
 {
 	struct vfio_opt *v = &opts->vfio[opts->nr_vfio];
 	char *cur = keep(opts, arg), *key, *val;
+	bool said_managed = false;
 
 	if (opts->nr_vfio == OPT_MAX_VFIO || !cur) {
 		log_error("--vfio: at most %d assigned functions", OPT_MAX_VFIO);
 		return -1;
 	}
-	*v = (struct vfio_opt){0};
+	*v = (struct vfio_opt){.claim = {.vf = CLAIM_VF_AUTO}};
 	while (kv_next(&cur, &key, &val)) {
-		if (!strcmp(key, "host") && val && *val) {
-			v->host = val;
-		} else if (!strcmp(key, "bus") && val && *val) {
-			v->bus = val;
-		} else if (!strcmp(key, "msix-relocate")) {
-			if (parse_relocate(val, &v->msix_relocate))
-				return -1;
-		} else {
-			log_error("--vfio '%s': write "
-				  "host=DDDD:BB:DD.F[,bus=PORT][,msix-relocate=auto|on|off]",
-				  arg);
+		said_managed = said_managed || !strcmp(key, "managed");
+		if (parse_vfio_key(key, val, v, arg))
 			return -1;
-		}
 	}
-	if (!v->host) {
-		log_error("--vfio '%s' names no function: write host=DDDD:BB:DD.F", arg);
+	if (check_vfio_opt(v, arg, said_managed))
 		return -1;
-	}
 	opts->nr_vfio++;
 	return 0;
 }

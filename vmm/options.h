@@ -2,6 +2,7 @@
 #ifndef CONDUIT_OPTIONS_H
 #define CONDUIT_OPTIONS_H
 
+#include "sriov/claim.h"
 #include "vfio/relocate.h"
 #include "virtio/net.h"
 #include "vmm/base/sandbox.h"
@@ -52,11 +53,15 @@ struct net_opt {
 	const char *bus;
 };
 
-/* --vfio host=DDDD:BB:DD.F[,bus=ID][,msix-relocate=auto|on|off] */
+/* --vfio host=DDDD:BB:DD.F[,managed=on|off] or pf=DDDD:BB:DD.F[,vf=N|auto][,mac=MAC]
+ * [,vlan=ID][,qos=N][,trust=on|off][,spoofchk=on|off], with [,bus=ID]
+ * [,msix-relocate=auto|on|off] */
 struct vfio_opt {
-	const char *host;
+	const char *host; /* NULL with pf= */
 	const char *bus;
 	enum vfio_msix_relocate msix_relocate;
+	bool managed; /* conduit binds it to vfio-pci and gives it back (always with pf=) */
+	struct claim_request claim;
 };
 
 enum serial_mode {
@@ -102,6 +107,8 @@ enum options_result {
 enum options_result options_parse(int argc, char **argv, struct vm_options *opts);
 int options_parse_size(const char *s, uint64_t *out);
 int options_parse_mac(const char *what, const char *val, uint8_t mac[6]);
+int options_parse_on_off(const char *what, const char *val, bool *out);
+int options_parse_uint(const char *s, unsigned long max, unsigned int *out);
 void options_usage(FILE *out);
 void options_free(struct vm_options *opts);
 

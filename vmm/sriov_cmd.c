@@ -4,6 +4,7 @@
  * changes a VF's network settings through its PF.
  */
 #include "vmm/sriov_cmd.h"
+#include "sriov/journal.h"
 #include "sriov/nvme.h"
 #include "sriov/pf.h"
 #include "sriov/vf_link.h"
@@ -20,7 +21,7 @@
 
 struct sriov_args {
 	const char *target;
-	bool json, autoprobe, set_vfs;
+	bool json, autoprobe, set_vfs, recover;
 	unsigned int vfs;
 	struct vf_link_change change;
 };
@@ -37,6 +38,7 @@ static void sriov_usage(FILE *out)
 {
 	fputs("usage: conduit sriov PF [--json]\n"
 	      "       conduit sriov PF --vfs N [--autoprobe]\n"
+	      "       conduit sriov --recover\n"
 	      "       conduit sriov VF [--mac MAC] [--vlan ID[,QOS]] [--spoofchk on|off]\n"
 	      "                        [--trust on|off] [--rate [MIN:]MAX] [--link auto|on|off]\n"
 	      "Shows an SR-IOV physical function (DDDD:BB:DD.F) and its VFs: driver, IOMMU group,\n"
@@ -48,34 +50,11 @@ static void sriov_usage(FILE *out)
 	      "                 brought online.\n"
 	      "  --mac, --vlan, --spoofchk, --trust, --rate (Mbit/s), --link: a VF's settings,\n"
 	      "                 kept by its PF's driver (as `ip link set PF vf N ...`)\n"
+	      "  --recover      undo what managed assignment of conduits that are gone (SIGKILL,\n"
+	      "                 a crash) left on the host; each conduit start does it too\n"
 	      "  --json         print JSON\n"
 	      "CONDUIT_HOST_ROOT=DIR reads sysfs, /proc and /dev under DIR (for tests).\n",
 	      out);
-}
-
-static int parse_on_off(const char *opt, const char *val, bool *out)
-{
-	if (!strcmp(val, "on") || !strcmp(val, "off")) {
-		*out = !strcmp(val, "on");
-		return 0;
-	}
-	log_error("%s %s: write on or off", opt, val);
-	return -1;
-}
-
-static int parse_uint(const char *s, unsigned long max, unsigned int *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return -1;
-	*out = (unsigned int)v;
-	return 0;
 }
 
 /* --vlan ID[,QOS]: 802.1Q VLAN 0-4095 (0: none), priority 0-7 */
@@ -87,8 +66,8 @@ static int parse_vlan(const char *val, struct vf_link_change *c)
 
 	c->set_vlan = true;
 	snprintf(id, sizeof(id), "%.*s", (int)(len < sizeof(id) ? len : sizeof(id) - 1), val);
-	if (len < sizeof(id) && !parse_uint(id, 4095, &c->vlan) &&
-	    (!comma || !parse_uint(comma + 1, 7, &c->qos)))
+	if (len < sizeof(id) && !options_parse_uint(id, 4095, &c->vlan) &&
+	    (!comma || !options_parse_uint(comma + 1, 7, &c->qos)))
 		return 0;
 	log_error("--vlan %s: write a VLAN ID 0-4095 (0: none) and optionally ,QOS 0-7", val);
 	return -1;
@@ -101,12 +80,12 @@ static int parse_rate(const char *val, struct vf_link_change *c)
 	char min[16];
 
 	c->set_rate = true;
-	if (!colon && !parse_uint(val, UINT32_MAX, &c->max_rate))
+	if (!colon && !options_parse_uint(val, UINT32_MAX, &c->max_rate))
 		return 0;
 	if (colon && (size_t)(colon - val) < sizeof(min)) {
 		snprintf(min, sizeof(min), "%.*s", (int)(colon - val), val);
-		if (!parse_uint(min, UINT32_MAX, &c->min_rate) &&
-		    !parse_uint(colon + 1, UINT32_MAX, &c->max_rate))
+		if (!options_parse_uint(min, UINT32_MAX, &c->min_rate) &&
+		    !options_parse_uint(colon + 1, UINT32_MAX, &c->max_rate))
 			return 0;
 	}
 	log_error("--rate %s: write [MIN:]MAX in Mbit/s, e.g. 1000 or 100:1000 (0: no limit)", val);
@@ -144,9 +123,12 @@ static int parse_option(int opt, const char *val, struct sriov_args *a)
 	case 'a':
 		a->autoprobe = true;
 		return 0;
+	case 'R':
+		a->recover = true;
+		return 0;
 	case 'n':
 		a->set_vfs = true;
-		if (!parse_uint(val, 65535, &a->vfs))
+		if (!options_parse_uint(val, 65535, &a->vfs))
 			return 0;
 		log_error("--vfs %s: write a number of VFs (0 removes them)", val);
 		return -1;
@@ -157,10 +139,10 @@ static int parse_option(int opt, const char *val, struct sriov_args *a)
 		return parse_vlan(val, c);
 	case 's':
 		c->set_spoofchk = true;
-		return parse_on_off("--spoofchk", val, &c->spoofchk);
+		return options_parse_on_off("--spoofchk", val, &c->spoofchk);
 	case 't':
 		c->set_trust = true;
-		return parse_on_off("--trust", val, &c->trust);
+		return options_parse_on_off("--trust", val, &c->trust);
 	case 'r':
 		return parse_rate(val, c);
 	default:
@@ -172,17 +154,12 @@ static int parse_option(int opt, const char *val, struct sriov_args *a)
 static enum options_result parse_args(int argc, char **argv, struct sriov_args *a)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"autoprobe", no_argument, NULL, 'a'},
-		{"vfs", required_argument, NULL, 'n'},
-		{"mac", required_argument, NULL, 'm'},
-		{"vlan", required_argument, NULL, 'v'},
-		{"spoofchk", required_argument, NULL, 's'},
-		{"trust", required_argument, NULL, 't'},
-		{"rate", required_argument, NULL, 'r'},
-		{"link", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"json", no_argument, NULL, 'j'},	 {"autoprobe", no_argument, NULL, 'a'},
+		{"vfs", required_argument, NULL, 'n'},	 {"mac", required_argument, NULL, 'm'},
+		{"vlan", required_argument, NULL, 'v'},	 {"spoofchk", required_argument, NULL, 's'},
+		{"trust", required_argument, NULL, 't'}, {"rate", required_argument, NULL, 'r'},
+		{"link", required_argument, NULL, 'l'},	 {"help", no_argument, NULL, 'h'},
+		{"recover", no_argument, NULL, 'R'},	 {NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -202,6 +179,8 @@ static enum options_result parse_args(int argc, char **argv, struct sriov_args *
 		if (parse_option(opt, optarg, a))
 			return OPTIONS_ERROR;
 	}
+	if (a->recover && optind == argc)
+		return OPTIONS_OK;
 	if (optind != argc - 1) {
 		log_error("conduit sriov takes one PCI function (a PF, or a VF to change): see "
 			  "conduit sriov --help");
@@ -524,6 +503,15 @@ static int set_vf(const char *root, const struct sriov_args *a)
 	return show(root, pf_bdf, a->json);
 }
 
+/* What conduits that are gone left on the host goes back (their journals). */
+static int recover(const char *root)
+{
+	int n = journal_recover(root);
+
+	printf("%d journal%s of conduits that are gone replayed\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
 /* A VF named alone shows its PF. */
 static int show_target(const char *root, const struct sriov_args *a)
 {
@@ -548,6 +536,8 @@ int sriov_cmd(int argc, char **argv)
 	default:
 		break;
 	}
+	if (a.recover)
+		return recover(root);
 	if (a.set_vfs)
 		return set_vfs(root, &a);
 	if (any_vf_setting(&a.change))

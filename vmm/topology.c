@@ -161,7 +161,7 @@ static int check_vfio(struct topo *t, struct vfio_host_info *info)
 	char err[1024];
 
 	for (i = 0; i < o->nr_vfio; i++) {
-		if (vfio_host_check("/", o->vfio[i].host, &info[i], err, sizeof(err))) {
+		if (vfio_host_check("/", t->vm->vfio_host[i], &info[i], err, sizeof(err))) {
 			log_error("%s", err);
 			return -1;
 		}

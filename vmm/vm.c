@@ -5,6 +5,8 @@
  * signal, or Ctrl-A x) while feeding terminal input to the serial port.
  */
 #include "vmm/vm.h"
+#include "sriov/claim.h"
+#include "sriov/journal.h"
 #include "vmm/base/log.h"
 #include "vmm/base/sandbox.h"
 #include "vmm/console.h"
@@ -330,6 +332,50 @@ static void vm_teardown(struct vm *vm)
 	vm_exit_destroy(&vm->exit);
 }
 
+/* Managed --vfio: the functions taken on the host before anything is opened, then the
+ * steward forked to give them back however conduit ends. A failure undoes at once. */
+static int vm_claim(struct vm *vm)
+{
+	const struct vm_options *o = vm->opts;
+	char err[1024];
+	unsigned int i;
+
+	for (i = 0; i < o->nr_vfio; i++) {
+		vm->vfio_host[i] = o->vfio[i].managed ? vm->vfio_claimed[i] : o->vfio[i].host;
+		vm->managed = vm->managed || o->vfio[i].managed;
+	}
+	if (!vm->managed)
+		return 0;
+	if (claims_begin("/", &vm->claims, err, sizeof(err))) {
+		log_error("managed assignment: %s", err);
+		vm->managed = false;
+		return -1;
+	}
+	for (i = 0; i < o->nr_vfio; i++)
+		if (o->vfio[i].managed && claim_function(&vm->claims, &o->vfio[i].claim,
+							 vm->vfio_claimed[i], err, sizeof(err)))
+			break;
+	if (i < o->nr_vfio)
+		log_error("%s", err);
+	if (i < o->nr_vfio || steward_start(&vm->steward, "/", vm->claims.journal.path)) {
+		journal_replay("/", vm->claims.journal.path);
+		claims_end(&vm->claims);
+		vm->managed = false;
+		return -1;
+	}
+	return 0;
+}
+
+/* After the devices are closed: the steward puts the host back. */
+static void vm_release(struct vm *vm)
+{
+	if (!vm->managed)
+		return;
+	claims_end(&vm->claims);
+	if (steward_finish(&vm->steward))
+		log_error("managed assignment: not everything went back as it was (lines above)");
+}
+
 /* Termination signals are taken by the main thread through a signalfd; every thread
  * inherits the blocked mask, so none of them is killed mid-ioctl. */
 static int vm_block_signals(void)
@@ -366,7 +412,7 @@ int vm_run(const struct vm_options *opts)
 			  strerror(errno));
 		goto out;
 	}
-	if (vm_exit_init(&vm.exit) || sandbox_init(opts->seccomp))
+	if (vm_claim(&vm) || vm_exit_init(&vm.exit) || sandbox_init(opts->seccomp))
 		goto out;
 	if (vm_setup(&vm))
 		goto out;
@@ -386,5 +432,6 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	vm_teardown(&vm);
+	vm_release(&vm);
 	return status;
 }

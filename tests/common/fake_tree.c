@@ -76,3 +76,27 @@ void tree_remove(const char *root)
 {
 	nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+void tree_pci_fn(const char *root, const char *bdf, unsigned int device, unsigned int class,
+		 int group, const char *driver)
+{
+	unsigned char config[64] = {0x86, 0x80, device & 0xff, device >> 8};
+	const char *dir = tree_at("%s/sys/bus/pci/devices/%s", root, bdf);
+
+	config[10] = (class >> 8) & 0xff;
+	config[11] = class >> 16;
+	tree_mkdirs(dir);
+	tree_put_text(tree_at("%s/vendor", dir), "0x8086\n");
+	tree_put_text(tree_at("%s/device", dir), tree_at("0x%04x\n", device));
+	tree_put_text(tree_at("%s/class", dir), tree_at("0x%06x\n", class));
+	tree_put(tree_at("%s/config", dir), config, sizeof(config));
+	tree_mkdirs(tree_at("%s/sys/kernel/iommu_groups/%d/devices", root, group));
+	tree_link(tree_at("../../../../bus/pci/devices/%s", bdf),
+		  tree_at("%s/sys/kernel/iommu_groups/%d/devices/%s", root, group, bdf));
+	tree_link(tree_at("../../../../kernel/iommu_groups/%d", group),
+		  tree_at("%s/iommu_group", dir));
+	if (driver[0]) {
+		tree_mkdirs(tree_at("%s/sys/bus/pci/drivers/%s", root, driver));
+		tree_link(tree_at("../../drivers/%s", driver), tree_at("%s/driver", dir));
+	}
+}

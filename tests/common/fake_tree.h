@@ -13,6 +13,10 @@ void tree_put(const char *path, const void *data, size_t len);
 void tree_put_text(const char *path, const char *text);
 /* A symlink at path to target, replacing one that is there. */
 void tree_link(const char *target, const char *path);
+/* A PCI function under root/sys as Linux and libpci's sysfs method show it (vendor
+ * 8086): attributes, config space, IOMMU group `group`, bound to driver ("": none). */
+void tree_pci_fn(const char *root, const char *bdf, unsigned int device, unsigned int class,
+		 int group, const char *driver);
 /* rm -rf */
 void tree_remove(const char *root);
 

@@ -151,6 +151,48 @@ static void test_vfio_options(void)
 	CHECK(parse(&o, "--kernel=/k", "--vfio=host=", NULL, NULL) == OPTIONS_ERROR);
 }
 
+/* Managed assignment: host=,managed=on and pf= with a VF's settings (#11). */
+static void test_vfio_managed(void)
+{
+	const struct vf_link_change *s;
+	struct vm_options o;
+
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=04:00.1,managed=on",
+		    "--vfio=pf=0000:00:02.0,mac=52:54:00:aa:bb:01,vlan=100,qos=3,trust=on",
+		    NULL) == OPTIONS_OK);
+	CHECK(o.vfio[0].managed && !strcmp(o.vfio[0].claim.host, "04:00.1") && !o.vfio[0].claim.pf);
+	s = &o.vfio[1].claim.settings;
+	CHECK(o.vfio[1].managed && !o.vfio[1].host && !strcmp(o.vfio[1].claim.pf, "0000:00:02.0"));
+	CHECK(o.vfio[1].claim.vf == CLAIM_VF_AUTO && s->set_mac && s->mac[5] == 0x01);
+	CHECK(s->set_vlan && s->vlan == 100 && s->qos == 3 && s->set_trust && s->trust);
+	CHECK(!s->set_spoofchk && !s->set_rate && !s->set_link);
+	options_free(&o);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=pf=00:02.0,vf=2,spoofchk=off,bus=rp1", NULL, NULL) ==
+	      OPTIONS_OK);
+	CHECK(o.vfio[0].claim.vf == 2 && o.vfio[0].claim.settings.set_spoofchk &&
+	      !o.vfio[0].claim.settings.spoofchk && !strcmp(o.vfio[0].bus, "rp1"));
+	options_free(&o);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=04:00.1", NULL, NULL) == OPTIONS_OK);
+	CHECK(!o.vfio[0].managed);
+	options_free(&o);
+	/* one function, named one way; a VF's keys with pf= only; pf= is always managed */
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=04:00.1,pf=00:02.0", NULL, NULL) ==
+	      OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=04:00.1,vf=1", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=04:00.1,mac=52:54:00:00:00:01", NULL, NULL) ==
+	      OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=pf=00:02.0,managed=off", NULL, NULL) ==
+	      OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=pf=00:02.0,vf=x", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=pf=00:02.0,vlan=4096", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=pf=00:02.0,qos=8", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=pf=00:02.0,trust=yes", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=pf=00:02.0,mac=ff:ff:ff:ff:ff:ff", NULL, NULL) ==
+	      OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--vfio=host=04:00.1,managed=maybe", NULL, NULL) ==
+	      OPTIONS_ERROR);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -159,5 +201,6 @@ int main(void)
 	test_sizes();
 	test_topology_options();
 	test_vfio_options();
+	test_vfio_managed();
 	return CHECK_DONE();
 }

@@ -26,38 +26,15 @@
 static char root[256];
 static char err[1024];
 
-static const char *sysdev(const char *bdf)
-{
-	return tree_at("%s/sys/bus/pci/devices/%s", root, bdf);
-}
-
 static const char *attr(const char *bdf, const char *name)
 {
 	return tree_at("%s/sys/bus/pci/devices/%s/%s", root, bdf, name);
 }
 
-/* A function with the attributes and config space libpci reads, in IOMMU group
- * `group`, bound to driver ("": none). */
 static void add_fn(const char *bdf, unsigned int device, unsigned int class, int group,
 		   const char *driver)
 {
-	unsigned char config[64] = {0x86, 0x80, device & 0xff, device >> 8};
-
-	config[10] = (class >> 8) & 0xff;
-	config[11] = class >> 16;
-	tree_mkdirs(sysdev(bdf));
-	tree_put_text(attr(bdf, "vendor"), "0x8086\n");
-	tree_put_text(attr(bdf, "device"), tree_at("0x%04x\n", device));
-	tree_put_text(attr(bdf, "class"), tree_at("0x%06x\n", class));
-	tree_put(attr(bdf, "config"), config, sizeof(config));
-	tree_mkdirs(tree_at("%s/sys/kernel/iommu_groups/%d/devices", root, group));
-	tree_link(tree_at("../../../../bus/pci/devices/%s", bdf),
-		  tree_at("%s/sys/kernel/iommu_groups/%d/devices/%s", root, group, bdf));
-	tree_link(tree_at("../../../../kernel/iommu_groups/%d", group), attr(bdf, "iommu_group"));
-	if (driver[0]) {
-		tree_mkdirs(tree_at("%s/sys/bus/pci/drivers/%s", root, driver));
-		tree_link(tree_at("../../drivers/%s", driver), attr(bdf, "driver"));
-	}
+	tree_pci_fn(root, bdf, device, class, group, driver);
 }
 
 /* An igb PF with 2 of 7 VFs (autoprobe on, interface eth0): VF 0 on vfio-pci and held
