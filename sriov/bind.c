@@ -13,6 +13,14 @@ void bind_driver(const char *root, const char *bdf, char *out, size_t len)
 		out[0] = '\0';
 }
 
+/* sysfs shows "(null)" for no override */
+void bind_override(const char *root, const char *bdf, char *out, size_t len)
+{
+	if (host_read_line(root, out, len, SYSFS_PCI "%s/driver_override", bdf) ||
+	    !strcmp(out, "(null)"))
+		out[0] = '\0';
+}
+
 static int write_attr(const char *root, const char *bdf, const char *value, const char *attr,
 		      char *err, size_t errlen)
 {
@@ -57,7 +65,8 @@ int bind_vfio(const char *root, const char *bdf, char *err, size_t errlen)
 	return 0;
 }
 
-int bind_restore(const char *root, const char *bdf, const char *old, char *err, size_t errlen)
+int bind_restore(const char *root, const char *bdf, const char *old, const char *old_override,
+		 char *err, size_t errlen)
 {
 	char driver[64];
 
@@ -69,7 +78,8 @@ int bind_restore(const char *root, const char *bdf, const char *old, char *err, 
 	if (!strcmp(driver, "vfio-pci") && strcmp(old, "vfio-pci") &&
 	    write_attr(root, bdf, bdf, "driver/unbind", err, errlen))
 		return -1;
-	if (write_attr(root, bdf, "\n", "driver_override", err, errlen))
+	if (write_attr(root, bdf, old_override[0] ? old_override : "\n", "driver_override", err,
+		       errlen))
 		return -1;
 	bind_driver(root, bdf, driver, sizeof(driver));
 	if (!driver[0] && write_attr(root, bdf, "1", "reset", err, errlen))

@@ -12,13 +12,16 @@
 
 /* The driver bound to bdf into out ("" when none). */
 void bind_driver(const char *root, const char *bdf, char *out, size_t len);
+/* Its driver_override into out ("" when none). */
+void bind_override(const char *root, const char *bdf, char *out, size_t len);
 
 /* bdf onto vfio-pci (unbound from its driver first); 0, or -1 with one line in err. */
 int bind_vfio(const char *root, const char *bdf, char *err, size_t errlen);
 
-/* bdf off vfio-pci (if it is there), its override cleared, reset, and on old again
- * ("" leaves it without a driver); 0, or -1 with one line in err. A function some
- * other driver took meanwhile is left alone. */
-int bind_restore(const char *root, const char *bdf, const char *old, char *err, size_t errlen);
+/* bdf off vfio-pci (if it is there), its override back to old_override ("": none),
+ * reset, and on old again ("" leaves it without a driver); 0, or -1 with one line in
+ * err. A function some other driver took meanwhile is left alone. */
+int bind_restore(const char *root, const char *bdf, const char *old, const char *old_override,
+		 char *err, size_t errlen);
 
 #endif

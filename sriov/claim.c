@@ -75,6 +75,7 @@ static int take_function(struct claims *c, const char *bdf, char *err, size_t er
 	bind_driver(c->root, bdf, s.driver, sizeof(s.driver));
 	if (!strcmp(s.driver, "vfio-pci"))
 		return 0;
+	bind_override(c->root, bdf, s.override, sizeof(s.override));
 	if (journal_add(&c->journal, &s, err, errlen))
 		return -1;
 	log_info("vfio %s: managed: from %s to vfio-pci", bdf,

@@ -70,7 +70,7 @@ static int parse_vf(char *rest, struct journal_step *s)
 
 int journal_parse(const char *line, struct journal_step *s)
 {
-	char buf[LINE_MAX_LEN], word[16], a[64], b[64], tail;
+	char buf[LINE_MAX_LEN], word[16], a[64], b[64], o[64], tail;
 	int pid;
 
 	*s = (struct journal_step){0};
@@ -81,11 +81,12 @@ int journal_parse(const char *line, struct journal_step *s)
 		s->pid = pid;
 		return 0;
 	}
-	if (sscanf(buf, "bind %63s %63s%c", a, b, &tail) == 2) {
+	if (sscanf(buf, "bind %63s %63s %63s%c", a, b, o, &tail) == 3) {
 		s->kind = JOURNAL_BIND;
 		if (!vfio_bdf_canon(a, s->bdf))
 			return -1;
 		snprintf(s->driver, sizeof(s->driver), "%s", strcmp(b, "-") ? b : "");
+		snprintf(s->override, sizeof(s->override), "%s", strcmp(o, "-") ? o : "");
 		return 0;
 	}
 	if (sscanf(buf, "%15s", word) == 1 && !strcmp(word, "vf")) {
@@ -132,7 +133,8 @@ int journal_format(const struct journal_step *s, char *out, size_t len)
 		n = snprintf(out, len, "conduit %d\n", (int)s->pid);
 		break;
 	case JOURNAL_BIND:
-		n = snprintf(out, len, "bind %s %s\n", s->bdf, s->driver[0] ? s->driver : "-");
+		n = snprintf(out, len, "bind %s %s %s\n", s->bdf, s->driver[0] ? s->driver : "-",
+			     s->override[0] ? s->override : "-");
 		break;
 	default:
 		n = format_vf(s, out, len);
@@ -186,7 +188,7 @@ static int undo_step(const char *root, const struct journal_step *s)
 	int ret = 0;
 
 	if (s->kind == JOURNAL_BIND)
-		ret = bind_restore(root, s->bdf, s->driver, err, sizeof(err));
+		ret = bind_restore(root, s->bdf, s->driver, s->override, err, sizeof(err));
 	else if (s->kind == JOURNAL_VF)
 		ret = vf_link_apply(s->ifname, s->vf, &s->old, err, sizeof(err));
 	if (ret)

@@ -4,7 +4,8 @@
  * before it is made, as one text line in /run/conduit/journal.PID:
  *
  *   conduit PID                            whose journal (for people reading it)
- *   bind BDF DRIVER|-                      BDF is moved from DRIVER (none: -) to vfio-pci
+ *   bind BDF DRIVER|- OVERRIDE|-           BDF is moved from DRIVER (none: -) to vfio-pci;
+ *                                          its driver_override was OVERRIDE
  *   vf IFNAME N mac=M vlan=V,Q spoofchk=0|1 trust=0|1 rate=MIN:MAX link=S
  *                                          VF N of IFNAME had these (only the keys that
  *                                          are about to change)
@@ -37,6 +38,7 @@ struct journal_step {
 	pid_t pid;		   /* owner */
 	char bdf[VFIO_BDF_LEN];	   /* bind */
 	char driver[64];	   /* bind: "" for none */
+	char override[64];	   /* bind: its driver_override before; "" for none */
 	char ifname[IFNAMSIZ];	   /* vf */
 	unsigned int vf;	   /* vf */
 	struct vf_link_change old; /* vf: the settings to put back */
