@@ -38,8 +38,13 @@ static int lock_open(const char *root, const char *bdf)
 
 bool claim_is_locked(const char *root, const char *bdf)
 {
-	int fd = lock_open(root, bdf);
-	bool locked = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK;
+	char path[PATH_MAX];
+	bool locked;
+	int fd;
+
+	host_path(path, sizeof(path), root, JOURNAL_DIR "/lock.%s", bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC); /* none: never taken */
+	locked = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK;
 
 	if (fd >= 0)
 		close(fd);
@@ -157,7 +162,8 @@ static const struct sriov_vf *pick_named(struct claims *c, const struct sriov_pf
 	}
 	ret = lock_take(c, vf->bdf, err, errlen);
 	if (!ret)
-		log_to_buf(err, errlen, "--vfio pf=%s,vf=%u: %s is taken by another conduit",
+		log_to_buf(err, errlen,
+			   "--vfio pf=%s,vf=%u: %s is taken by another conduit (or named twice)",
 			   pf->bdf, n, vf->bdf);
 	return ret > 0 ? vf : NULL;
 }
@@ -256,7 +262,9 @@ int claim_function(struct claims *c, const struct claim_request *r, char bdf[VFI
 		if (ret <= 0)
 			return ret ? -1
 				   : log_to_buf(err, errlen,
-						"--vfio host=%s: taken by another conduit", bdf);
+						"--vfio host=%s: taken by another conduit (or "
+						"named twice)",
+						bdf);
 	}
 	if (!host_exists(c->root, "/sys/bus/pci/devices/%s", bdf))
 		return log_to_buf(err, errlen,

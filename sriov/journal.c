@@ -145,23 +145,28 @@ int journal_format(const struct journal_step *s, char *out, size_t len)
 int journal_open(const char *root, struct journal *j, char *err, size_t errlen)
 {
 	struct journal_step owner = {.kind = JOURNAL_OWNER, .pid = getpid()};
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], tmp[PATH_MAX];
 
 	j->root = root;
 	host_path(dir, sizeof(dir), root, JOURNAL_DIR);
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return log_to_buf(err, errlen, "cannot make " JOURNAL_DIR ": %s", strerror(errno));
+	/* made and locked under another name, so no recovery ever sees it unlocked */
+	host_path(tmp, sizeof(tmp), root, JOURNAL_DIR "/new.%d", (int)getpid());
 	host_path(j->path, sizeof(j->path), root, JOURNAL_DIR "/journal.%d", (int)getpid());
-	j->fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	j->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 	if (j->fd < 0)
-		return log_to_buf(err, errlen, "cannot create " JOURNAL_DIR "/journal.%d: %s",
+		return log_to_buf(err, errlen, "cannot create " JOURNAL_DIR "/new.%d: %s",
 				  (int)getpid(), strerror(errno));
-	if (flock(j->fd, LOCK_EX | LOCK_NB)) {
+	if (flock(j->fd, LOCK_EX | LOCK_NB) || journal_add(j, &owner, err, errlen) ||
+	    rename(tmp, j->path)) {
+		log_to_buf(err, errlen, "cannot start " JOURNAL_DIR "/journal.%d: %s",
+			   (int)getpid(), strerror(errno));
 		journal_close(j);
-		return log_to_buf(err, errlen, "cannot lock " JOURNAL_DIR "/journal.%d: %s",
-				  (int)getpid(), strerror(errno));
+		unlink(tmp);
+		return -1;
 	}
-	return journal_add(j, &owner, err, errlen);
+	return 0;
 }
 
 int journal_add(struct journal *j, const struct journal_step *s, char *err, size_t errlen)

@@ -414,6 +414,10 @@ static void inventory_print_line(const struct inventory_dev *d, FILE *out)
 	}
 	if (d->physfn)
 		fprintf(out, "  vf-of=%s", d->physfn);
+	if (d->holder.pid)
+		fprintf(out, "  in-use-by=%d(%s)", (int)d->holder.pid, d->holder.comm);
+	if (d->managed)
+		fputs("  managed-by-conduit", out);
 	fputc('\n', out);
 }
 
@@ -536,6 +540,12 @@ static void inventory_json_dev(const struct inventory_dev *d, FILE *out)
 	}
 	if (d->physfn)
 		inventory_json_field("physfn", d->physfn, out);
+	if (d->holder.pid) {
+		fprintf(out, ", \"in_use_by\": {\"pid\": %d", (int)d->holder.pid);
+		inventory_json_field("comm", d->holder.comm, out);
+		fputc('}', out);
+	}
+	fprintf(out, ", \"managed_by_conduit\": %s", d->managed ? "true" : "false");
 	fputc('}', out);
 }
 

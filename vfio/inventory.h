@@ -10,6 +10,8 @@
 #ifndef CONDUIT_VFIO_INVENTORY_H
 #define CONDUIT_VFIO_INVENTORY_H
 
+#include "vfio/holder.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +37,9 @@ struct inventory_dev {
 	int num_vfs, total_vfs;
 	struct inventory_list vfs; /* BDFs of the enabled VFs, virtfn0 first */
 	char *physfn;		   /* a VF: its PF's BDF; NULL otherwise */
+	/* filled by the caller that knows them (conduit devices): */
+	struct vfio_holder holder; /* the process holding it through VFIO */
+	bool managed;		   /* a conduit took it (managed assignment) */
 };
 
 struct inventory {

@@ -1,4 +1,6 @@
 /* conduit: a KVM virtual machine monitor. Command dispatch. */
+#include "sriov/claim.h"
+#include "vfio/host_check.h"
 #include "vfio/inventory.h"
 #include "vmm/base/log.h"
 #include "vmm/options.h"
@@ -51,6 +53,26 @@ static void devices_usage(FILE *out)
 	      out);
 }
 
+/* Who holds each function on vfio-pci, and which ones conduits took (on this host;
+ * not under CONDUIT_SYSFS, a tree with no processes). */
+static void devices_mark_held(struct inventory *inv)
+{
+	char cdev[64];
+
+	if (getenv("CONDUIT_SYSFS"))
+		return;
+	for (size_t i = 0; i < inv->count; i++) {
+		struct inventory_dev *d = &inv->devs[i];
+
+		if (!d->driver || strcmp(d->driver, "vfio-pci"))
+			continue;
+		vfio_holder_find("/", d->iommu_group,
+				 vfio_device_cdev("/", d->bdf, cdev, sizeof(cdev)) ? cdev : NULL,
+				 &d->holder);
+		d->managed = claim_is_locked("/", d->bdf);
+	}
+}
+
 /* argv[0] is "devices". */
 static int cmd_devices(int argc, char **argv)
 {
@@ -86,6 +108,7 @@ static int cmd_devices(int argc, char **argv)
 		src.sysfs = "/sys";
 	if (inventory_scan(&src, &inv))
 		return EXIT_BAD_INPUT;
+	devices_mark_held(&inv);
 	if (json)
 		inventory_print_json(&inv, stdout);
 	else
