@@ -5,7 +5,8 @@
 # Two guests started at once with pf=IGB,vf=auto,mac=... get different VFs (never the
 # one L1 uses), each guest's igbvf reports the MAC it was given and pings L1; after
 # they power off every VF is back as it was (driver, override, MAC, VLAN, trust).
-# A guest whose conduit alone is SIGKILLed is cleaned up by its steward at once; one
+# A guest whose conduit alone is SIGKILLed is cleaned up by its steward at once, a
+# SIGTERMed one by conduit's own end (it waits for the host to be back); one
 # whose whole process group is SIGKILLed is cleaned up by the next conduit's start —
 # an NVMe VF guest (pf=NVME,vf=auto) whose fio verify passes. While a VF is held,
 # `conduit devices` and `conduit sriov` name the holder. A start that fails after it
@@ -37,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 28
+plan 29
 l1v_check_host || bail "L1 cannot do VFIO"
 pf_dev=$(l1v_netdev "$IGB") || bail "igb PF netdev"
 l1v_link_local "$pf_dev" "$PF_ADDR" || bail "igb PF up"
@@ -148,6 +149,16 @@ kill -KILL "$p3"
 check "SIGKILL of conduit: its steward puts the host back" \
 	l1v_wait 30 "the host as it was after SIGKILL" same_state
 check "... and leaves no journal" no_journal
+
+# ---- SIGTERM: conduit itself ends the guest, and waits until the host is back ----
+start g6 "conduit.want=igbvf conduit.hold" --vfio "pf=$IGB,vf=auto,mac=52:54:00:00:aa:06,bus=rp1"
+p6=$started
+l1v_wait 300 "guest g6 holding" holding g6 || bail "g6 did not come up: $(log g6 | tail -n 5)"
+kill -TERM "$p6"
+finished "$p6"
+s6=$?
+check "SIGTERM: conduit exits 0, and the host is as it was when it has" eval \
+	'[ "$s6" -eq 0 ] && same_state && no_journal'
 
 # ---- SIGKILL of the whole group: the next conduit's start cleans up ----
 start g4 "conduit.want=igbvf conduit.hold" --vfio "pf=$IGB,vf=auto,mac=52:54:00:00:aa:04,bus=rp1"
