@@ -48,6 +48,9 @@ void options_usage(FILE *out)
 	      "                         vhost-net when it opens (auto), else io_uring (off);\n"
 	      "                         a random MAC unless mac=; the tap's MTU unless mtu=\n"
 	      "  --stats                at exit, print time to first KVM_RUN and VMM memory\n"
+	      "  --numa auto|off        auto (default): on a host with several NUMA nodes, guest\n"
+	      "                         RAM, vCPUs and I/O threads on the node of the assigned\n"
+	      "                         functions (the majority when they disagree)\n"
 	      "  --seccomp on|log|off   system call allowlists per thread (default on); log:\n"
 	      "                         forbidden calls are logged by the kernel, not stopped\n"
 	      "  --help                 this text\n"
@@ -656,6 +659,19 @@ static int parse_seccomp(const char *arg, struct vm_options *opts)
 	return -1;
 }
 
+/* --numa auto|off; guest NUMA nodes (node=...) are #12's next step */
+static int parse_numa(const char *arg, struct vm_options *opts)
+{
+	if (!strcmp(arg, "auto") || !strcmp(arg, "off")) {
+		opts->numa_off = !strcmp(arg, "off");
+		return 0;
+	}
+	log_error("--numa '%s': write auto (the guest on its assigned functions' host node) or "
+		  "off",
+		  arg);
+	return -1;
+}
+
 enum {
 	OPT_KERNEL = 256,
 	OPT_INITRD,
@@ -670,6 +686,7 @@ enum {
 	OPT_VFIO,
 	OPT_NET,
 	OPT_SECCOMP,
+	OPT_NUMA,
 	OPT_HELP,
 };
 
@@ -687,6 +704,7 @@ static const struct option run_options[] = {
 	{"vfio", required_argument, NULL, OPT_VFIO},
 	{"net", required_argument, NULL, OPT_NET},
 	{"seccomp", required_argument, NULL, OPT_SECCOMP},
+	{"numa", required_argument, NULL, OPT_NUMA},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -724,6 +742,8 @@ static int parse_one(int opt, const char *arg, const char *word, struct vm_optio
 		return parse_net(arg, opts);
 	case OPT_SECCOMP:
 		return parse_seccomp(arg, opts);
+	case OPT_NUMA:
+		return parse_numa(arg, opts);
 	case ':':
 		log_error("option '%s' needs a value: see conduit run --help", word);
 		return -1;

@@ -83,6 +83,7 @@ struct vm_options {
 	const char *serial_path;
 	bool stats; /* print startup time and VMM memory at exit */
 	enum sandbox_mode seccomp;
+	bool numa_off; /* --numa off: no device-local placement */
 	struct port_opt port[OPT_MAX_PORTS];
 	unsigned int nr_ports;
 	struct disk_opt disk[OPT_MAX_DISKS];

@@ -11,6 +11,7 @@
 #include "vmm/base/sandbox.h"
 #include "vmm/console.h"
 #include "vmm/machine.h"
+#include "vmm/placement.h"
 #include "vmm/stats.h"
 #include "vmm/topology.h"
 #include "vmm/vcpu.h"
@@ -366,6 +367,14 @@ static int vm_claim(struct vm *vm)
 	return 0;
 }
 
+/* Before any RAM or thread exists: where they go (vmm/placement.h). */
+static int vm_place(struct vm *vm)
+{
+	if (vm->opts->numa_off)
+		return 0;
+	return placement_apply("/", vm->vfio_host, vm->opts->nr_vfio);
+}
+
 /* After the devices are closed: the steward puts the host back. */
 static void vm_release(struct vm *vm)
 {
@@ -412,7 +421,7 @@ int vm_run(const struct vm_options *opts)
 			  strerror(errno));
 		goto out;
 	}
-	if (vm_claim(&vm) || vm_exit_init(&vm.exit) || sandbox_init(opts->seccomp))
+	if (vm_claim(&vm) || vm_place(&vm) || vm_exit_init(&vm.exit) || sandbox_init(opts->seccomp))
 		goto out;
 	if (vm_setup(&vm))
 		goto out;

@@ -24,7 +24,7 @@ static void test_defaults(void)
 	CHECK(o.memory == 512ULL << 20);
 	CHECK(o.serial == SERIAL_STDIO);
 	CHECK(!o.hugepages && o.shared_memory && !o.prefault && !o.initrd && !o.stats);
-	CHECK(o.seccomp == SANDBOX_ON);
+	CHECK(o.seccomp == SANDBOX_ON && !o.numa_off);
 	CHECK(!strcmp(o.cmdline, "console=ttyS0"));
 }
 
@@ -50,6 +50,9 @@ static void test_values(void)
 	CHECK(o.seccomp == SANDBOX_LOG);
 	CHECK(parse(&o, "--kernel=/k", "--seccomp", "off", NULL) == OPTIONS_OK);
 	CHECK(o.seccomp == SANDBOX_OFF);
+	CHECK(parse(&o, "--kernel=/k", "--numa=off", NULL, NULL) == OPTIONS_OK && o.numa_off);
+	CHECK(parse(&o, "--kernel=/k", "--numa", "auto", NULL) == OPTIONS_OK && !o.numa_off);
+	CHECK(parse(&o, "--kernel=/k", "--numa=node=0", NULL, NULL) == OPTIONS_ERROR);
 }
 
 static void test_errors(void)
