@@ -146,7 +146,7 @@ static const struct sriov_vf *pick_auto(struct claims *c, const struct sriov_pf 
 static const struct sriov_vf *pick_named(struct claims *c, const struct sriov_pf *pf,
 					 unsigned int n, char *err, size_t errlen)
 {
-	const struct sriov_vf *vf = &pf->vfs[n];
+	const struct sriov_vf *vf;
 	int ret;
 
 	if (n >= pf->num_vfs) {
@@ -155,6 +155,7 @@ static const struct sriov_vf *pick_named(struct claims *c, const struct sriov_pf
 			   pf->bdf, n, pf->num_vfs, pf->bdf);
 		return NULL;
 	}
+	vf = &pf->vfs[n];
 	if (vf->holder.pid) {
 		log_to_buf(err, errlen, "--vfio pf=%s,vf=%u: %s is in use by pid %d (%s)", pf->bdf,
 			   n, vf->bdf, (int)vf->holder.pid, vf->holder.comm);

@@ -4,6 +4,7 @@
  * changes a VF's network settings through its PF.
  */
 #include "vmm/sriov_cmd.h"
+#include "sriov/claim.h"
 #include "sriov/journal.h"
 #include "sriov/nvme.h"
 #include "sriov/pf.h"
@@ -456,6 +457,19 @@ static int nvme_ready(const char *root, const struct sriov_pf *old, char *err, s
 	return ret;
 }
 
+/* A VF a conduit has taken (managed assignment) counts as in use even before that
+ * conduit opens it. */
+static int taken_vf(const char *root, const struct sriov_pf *pf, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < pf->num_vfs; i++)
+		if (claim_is_locked(root, pf->vfs[i].bdf))
+			return log_to_buf(err, errlen,
+					  "sriov %s: VF %u (%s) is taken by a conduit (managed "
+					  "assignment): stop it before changing the VF count",
+					  pf->bdf, i, pf->vfs[i].bdf);
+	return 0;
+}
+
 static int set_vfs(const char *root, const struct sriov_args *a)
 {
 	struct sriov_pf pf;
@@ -466,7 +480,8 @@ static int set_vfs(const char *root, const struct sriov_args *a)
 		log_error("%s", err);
 		return EXIT_BAD_INPUT;
 	}
-	ret = sriov_pf_set_vfs(root, &pf, a->vfs, a->autoprobe, err, sizeof(err));
+	ret = taken_vf(root, &pf, err, sizeof(err)) ||
+	      sriov_pf_set_vfs(root, &pf, a->vfs, a->autoprobe, err, sizeof(err));
 	if (!ret && pf.is_nvme && a->vfs)
 		ret = nvme_ready(root, &pf, err, sizeof(err));
 	sriov_pf_free(&pf);

@@ -16,6 +16,7 @@
 #include <netlink/msg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -353,6 +354,7 @@ static void test_cmd(void)
 {
 	static char out[16384];
 	json_object *o, *vfs, *vf0, *v;
+	int lock;
 
 	host_fresh();
 	setenv("CONDUIT_HOST_ROOT", root, 1);
@@ -371,6 +373,18 @@ static void test_cmd(void)
 	CHECK(strstr(out, "pid 4321 (conduit)"));
 	CHECK(run_cmd(out, sizeof(out), PF, "--vfs", "3") == 1); /* VF 0 is held */
 	check_attrs("2", "1");
+	/* a VF a conduit has taken, not yet opened: in use too */
+	unlink(tree_at("%s/proc/4321/fd/7", root));
+	tree_mkdirs(tree_at("%s/run/conduit", root));
+	lock = open(tree_at("%s/run/conduit/lock.%s", root, VF1), O_RDWR | O_CREAT, 0600);
+	CHECK(lock >= 0 && flock(lock, LOCK_EX) == 0);
+	CHECK(run_cmd(out, sizeof(out), PF, "--vfs", "3") == 1);
+	check_attrs("2", "1");
+	close(lock);
+	CHECK(run_cmd(out, sizeof(out), PF, "--vfs", "3") == 0);
+	check_attrs("3", "0");
+	tree_put_text(attr(PF, "sriov_numvfs"), "2\n");
+	tree_put_text(attr(PF, "sriov_drivers_autoprobe"), "1\n");
 	CHECK(run_cmd(out, sizeof(out), PF, "--autoprobe", NULL) == 1);
 	CHECK(run_cmd(out, sizeof(out), PF, "--trust", "maybe") == 1);
 	CHECK(run_cmd(out, sizeof(out), VF1, "--rate", "1:2:3") == 1);
