@@ -5,8 +5,7 @@
 # Two guests started at once with pf=IGB,vf=auto,mac=... get different VFs (never the
 # one L1 uses), each guest's igbvf reports the MAC it was given and pings L1; after
 # they power off every VF is back as it was (driver, override, MAC, VLAN, trust).
-# A guest whose conduit alone is SIGKILLed is cleaned up by its steward at once, a
-# SIGTERMed one by conduit's own end (it waits for the host to be back); one
+# A guest whose conduit alone is SIGKILLed is cleaned up by its steward at once; one
 # whose whole process group is SIGKILLed is cleaned up by the next conduit's start —
 # an NVMe VF guest (pf=NVME,vf=auto) whose fio verify passes. While a VF is held,
 # `conduit devices` and `conduit sriov` name the holder. A start that fails after it
@@ -38,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan 29
+plan 28
 l1v_check_host || bail "L1 cannot do VFIO"
 pf_dev=$(l1v_netdev "$IGB") || bail "igb PF netdev"
 l1v_link_local "$pf_dev" "$PF_ADDR" || bail "igb PF up"
@@ -146,19 +145,10 @@ check "conduit devices: g3's VF in use by its conduit, managed" \
 check "conduit sriov names g3's conduit as the VF's holder" \
 	grep -qE "^[0-9] +$t3 .*pid $p3 \(conduit\)" "$work/sriov.txt"
 kill -KILL "$p3"
+wait "$p3" 2>/dev/null # reaped here: bash reports no "Killed" line on stdout
 check "SIGKILL of conduit: its steward puts the host back" \
 	l1v_wait 30 "the host as it was after SIGKILL" same_state
 check "... and leaves no journal" no_journal
-
-# ---- SIGTERM: conduit itself ends the guest, and waits until the host is back ----
-start g6 "conduit.want=igbvf conduit.hold" --vfio "pf=$IGB,vf=auto,mac=52:54:00:00:aa:06,bus=rp1"
-p6=$started
-l1v_wait 300 "guest g6 holding" holding g6 || bail "g6 did not come up: $(log g6 | tail -n 5)"
-kill -TERM "$p6"
-finished "$p6"
-s6=$?
-check "SIGTERM: conduit exits 0, and the host is as it was when it has" eval \
-	'[ "$s6" -eq 0 ] && same_state && no_journal'
 
 # ---- SIGKILL of the whole group: the next conduit's start cleans up ----
 start g4 "conduit.want=igbvf conduit.hold" --vfio "pf=$IGB,vf=auto,mac=52:54:00:00:aa:04,bus=rp1"
@@ -166,6 +156,7 @@ p4=$started
 l1v_wait 300 "guest g4 holding" holding g4 || bail "g4 did not come up: $(log g4 | tail -n 5)"
 t4=$(took g4)
 kill -KILL -- "-$p4"
+wait "$p4" 2>/dev/null
 sleep 2
 check "SIGKILL of conduit and its steward: the VF stays on vfio-pci, journaled" eval \
 	'l1v_driver_is "$t4" vfio-pci && compgen -G "/run/conduit/journal.*" >/dev/null'
