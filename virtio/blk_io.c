@@ -17,7 +17,6 @@
  * once every data request older than it has completed.
  */
 #include "virtio/blk_io.h"
-#include "virtio/iov.h"
 #include "vmm/base/log.h"
 #include "vmm/base/sandbox.h"
 
@@ -117,6 +116,48 @@ static void list_unlink(struct blk_list *l, struct blk_req *r)
 		r->next->prev = r->prev;
 	else
 		l->tail = r->prev;
+}
+
+/* Drops len bytes from the front of an iovec array (header, or bytes transferred). */
+static struct iovec *iov_drop(struct iovec *iov, unsigned int *n, uint64_t len)
+{
+	while (len && *n) {
+		if (iov->iov_len > len) {
+			iov->iov_base = (uint8_t *)iov->iov_base + len;
+			iov->iov_len -= len;
+			break;
+		}
+		len -= iov->iov_len;
+		iov++;
+		(*n)--;
+	}
+	return iov;
+}
+
+static void iov_gather(const struct iovec *iov, void *dst, size_t len)
+{
+	uint8_t *d = dst;
+
+	for (; len; iov++) {
+		size_t k = iov->iov_len < len ? iov->iov_len : len;
+
+		memcpy(d, iov->iov_base, k);
+		d += k;
+		len -= k;
+	}
+}
+
+static void iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len)
+{
+	const uint8_t *s = src;
+
+	for (; len && n; iov++, n--) {
+		size_t k = iov->iov_len < len ? iov->iov_len : len;
+
+		memcpy(iov->iov_base, s, k);
+		s += k;
+		len -= k;
+	}
 }
 
 /* A free sqe; when the submission queue is full it is submitted first. NULL only if
@@ -316,8 +357,7 @@ static uint8_t dwz_check(struct blk_queue *bq, uint32_t type,
 	return VIRTIO_BLK_S_OK;
 }
 
-static uint8_t dwz_start(struct blk_queue *bq, struct blk_req *r, const struct iovec *iov,
-			 unsigned int niov, uint64_t len)
+static uint8_t dwz_start(struct blk_queue *bq, struct blk_req *r, struct iovec *iov, uint64_t len)
 {
 	struct virtio_blk_discard_write_zeroes seg[BLK_MAX_DWZ_SEGS];
 	unsigned int n = (unsigned int)(len / sizeof(seg[0])), i, ops = 0;
@@ -325,7 +365,7 @@ static uint8_t dwz_start(struct blk_queue *bq, struct blk_req *r, const struct i
 
 	if (len % sizeof(seg[0]) || n == 0 || n > BLK_MAX_DWZ_SEGS || r->chain.in_len != 1)
 		return VIRTIO_BLK_S_IOERR;
-	iov_to_buf(iov, niov, seg, len);
+	iov_gather(iov, seg, len);
 	for (i = 0; i < n; i++) {
 		st = dwz_check(bq, r->type, &seg[i], &r->op[ops]);
 		if (st != VIRTIO_BLK_S_OK)
@@ -348,7 +388,7 @@ static uint8_t get_id(struct blk_queue *bq, struct blk_req *r)
 
 	if (len > VIRTIO_BLK_ID_BYTES)
 		len = VIRTIO_BLK_ID_BYTES;
-	iov_from_buf(&c->iov[c->nr_out], c->nr_in, bq->blk->serial, len);
+	iov_scatter(&c->iov[c->nr_out], c->nr_in, bq->blk->serial, len);
 	r->written = (uint32_t)len;
 	return VIRTIO_BLK_S_OK;
 }
@@ -384,7 +424,7 @@ static uint8_t req_dispatch(struct blk_queue *bq, struct blk_req *r, uint64_t se
 			return VIRTIO_BLK_S_IOERR;
 		if (!(r->type == VIRTIO_BLK_T_DISCARD ? bq->discard : bq->write_zeroes))
 			return VIRTIO_BLK_S_UNSUPP;
-		return dwz_start(bq, r, out, nout, c->out_len - sizeof(struct virtio_blk_outhdr));
+		return dwz_start(bq, r, out, c->out_len - sizeof(struct virtio_blk_outhdr));
 	default:
 		return VIRTIO_BLK_S_UNSUPP;
 	}
@@ -415,7 +455,7 @@ static void req_start(struct blk_queue *bq, struct blk_req *r)
 		c->nr_in--;
 	r->result = VIRTIO_BLK_S_IOERR;
 	if (c->out_len >= sizeof(h)) {
-		iov_to_buf(c->iov, c->nr_out, &h, sizeof(h));
+		iov_gather(c->iov, &h, sizeof(h));
 		out = iov_drop(c->iov, &nout, sizeof(h));
 		r->type = le32toh(h.type);
 		r->result = req_dispatch(bq, r, le64toh(h.sector), out, nout);

@@ -9,7 +9,6 @@
  * (TUNSETOFFLOAD, set at activation from what the driver took).
  */
 #include "virtio/net.h"
-#include "virtio/iov.h"
 #include "virtio/net_io.h"
 #include "virtio/net_vhost.h"
 #include "virtio/queue_server.h"
@@ -52,6 +51,11 @@ static struct net *to_net(struct virtio_dev *dev)
 	return (struct net *)((char *)dev - offsetof(struct net, dev));
 }
 
+static bool has(uint64_t features, unsigned int bit)
+{
+	return features & (1ULL << bit);
+}
+
 static uint64_t net_features(struct virtio_dev *dev)
 {
 	struct net *n = to_net(dev);
@@ -64,7 +68,7 @@ static uint64_t net_features(struct virtio_dev *dev)
 	for (i = 0; i < NR_GUEST_OFFLOADS; i++)
 		if (n->offloads & guest_offloads[i].tun)
 			f |= 1ULL << guest_offloads[i].feature;
-	if (n->use_vhost && !virtio_has(n->vhost_features, VIRTIO_NET_F_MRG_RXBUF))
+	if (n->use_vhost && !has(n->vhost_features, VIRTIO_NET_F_MRG_RXBUF))
 		f &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	return f;
 }
@@ -118,18 +122,31 @@ static void net_use_pairs(struct net *n, unsigned int pairs)
 
 /* ---- the control queue ---- */
 
+static size_t gather(const struct iovec *iov, unsigned int n, uint8_t *dst, size_t max)
+{
+	size_t len = 0;
+
+	for (; n; iov++, n--) {
+		if (iov->iov_len > max - len)
+			return max + 1;
+		memcpy(dst + len, iov->iov_base, iov->iov_len);
+		len += iov->iov_len;
+	}
+	return len;
+}
+
 /* One command: copied out of guest RAM, executed, acked in its first writable byte.
  * The queue pairs it sets are in use before the driver sees the ack. */
 static uint32_t ctrl_serve(void *ctx, struct vq_chain *c)
 {
 	struct net *n = ctx;
+	size_t len = gather(c->iov, c->nr_out, n->ctrl_buf, NET_CTRL_MAX);
 	uint8_t ack = VIRTIO_NET_ERR;
 
 	if (c->nr_in == 0 || c->iov[c->nr_out].iov_len == 0)
 		return 0;
-	if (c->out_len <= NET_CTRL_MAX)
-		ack = net_ctrl_exec(&n->ctrl, n->ctrl_buf,
-				    iov_to_buf(c->iov, c->nr_out, n->ctrl_buf, NET_CTRL_MAX));
+	if (len <= NET_CTRL_MAX)
+		ack = net_ctrl_exec(&n->ctrl, n->ctrl_buf, len);
 	if (ack == VIRTIO_NET_OK)
 		net_use_pairs(n, n->ctrl.pairs);
 	*(uint8_t *)c->iov[c->nr_out].iov_base = ack;
@@ -179,7 +196,7 @@ static int net_set_offloads(struct net *n)
 	unsigned int tun = 0, i;
 
 	for (i = 0; i < NR_GUEST_OFFLOADS; i++)
-		if (virtio_has(n->dev.negotiated, guest_offloads[i].feature))
+		if (has(n->dev.negotiated, guest_offloads[i].feature))
 			tun |= guest_offloads[i].tun;
 	for (i = 0; i < n->pairs; i++)
 		if (tap_set_offloads(n->tap[i], tun)) {
@@ -212,13 +229,13 @@ static int net_start_pairs(struct net *n)
 static int net_activate(struct virtio_dev *dev)
 {
 	struct net *n = to_net(dev);
-	bool mq = virtio_has(dev->negotiated, VIRTIO_NET_F_MQ);
+	bool mq = has(dev->negotiated, VIRTIO_NET_F_MQ);
 
 	net_ctrl_init(&n->ctrl, dev->negotiated, mq ? n->pairs : 1);
 	net_use_pairs(n, 1);
 	if (net_set_offloads(n) || net_start_pairs(n))
 		goto fail;
-	if (virtio_has(dev->negotiated, VIRTIO_NET_F_CTRL_VQ) && dev->queue[2 * n->pairs].enabled &&
+	if (has(dev->negotiated, VIRTIO_NET_F_CTRL_VQ) && dev->queue[2 * n->pairs].enabled &&
 	    ctrl_start(n))
 		goto fail;
 	return 0;

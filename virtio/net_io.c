@@ -24,7 +24,6 @@
  * stopping only has to leave it.
  */
 #include "virtio/net_io.h"
-#include "virtio/iov.h"
 #include "virtio/tap.h"
 #include "vmm/base/log.h"
 #include "vmm/base/sandbox.h"
@@ -80,6 +79,11 @@ struct net_pair {
 	struct vq_chain chain;
 };
 
+static bool has(uint64_t features, unsigned int bit)
+{
+	return features & (1ULL << bit);
+}
+
 /* §5.1.6.2: flags only NEEDS_CSUM (DATA_VALID and RSC_INFO are the device's), with
  * VIRTIO_NET_F_CSUM and a checksum field inside the frame; a GSO type only with its
  * feature, NEEDS_CSUM and a segment size; ECN only with HOST_ECN. */
@@ -90,16 +94,16 @@ bool net_hdr_tx_ok(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint64
 
 	if (h->flags & (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM)
 		return false;
-	if (csum && (!virtio_has(features, VIRTIO_NET_F_CSUM) ||
+	if (csum && (!has(features, VIRTIO_NET_F_CSUM) ||
 		     (uint64_t)le16toh(h->csum_start) + le16toh(h->csum_offset) + 2 > frame_len))
 		return false;
 	if (gso == VIRTIO_NET_HDR_GSO_NONE)
 		return !(h->gso_type & VIRTIO_NET_HDR_GSO_ECN);
-	if ((gso == VIRTIO_NET_HDR_GSO_TCPV4 && !virtio_has(features, VIRTIO_NET_F_HOST_TSO4)) ||
-	    (gso == VIRTIO_NET_HDR_GSO_TCPV6 && !virtio_has(features, VIRTIO_NET_F_HOST_TSO6)) ||
+	if ((gso == VIRTIO_NET_HDR_GSO_TCPV4 && !has(features, VIRTIO_NET_F_HOST_TSO4)) ||
+	    (gso == VIRTIO_NET_HDR_GSO_TCPV6 && !has(features, VIRTIO_NET_F_HOST_TSO6)) ||
 	    (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6))
 		return false;
-	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !virtio_has(features, VIRTIO_NET_F_HOST_ECN))
+	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !has(features, VIRTIO_NET_F_HOST_ECN))
 		return false;
 	return csum && le16toh(h->gso_size) && le16toh(h->hdr_len) <= frame_len;
 }
@@ -110,7 +114,7 @@ uint32_t net_rx_need(const struct net *n)
 	unsigned int mtu =
 		n->tap_mtu > le16toh(n->config.mtu) ? n->tap_mtu : le16toh(n->config.mtu);
 
-	if (virtio_has(f, VIRTIO_NET_F_GUEST_TSO4) || virtio_has(f, VIRTIO_NET_F_GUEST_TSO6))
+	if (has(f, VIRTIO_NET_F_GUEST_TSO4) || has(f, VIRTIO_NET_F_GUEST_TSO6))
 		return sizeof(struct virtio_net_hdr_v1) + NET_MAX_FRAME;
 	return (uint32_t)(sizeof(struct virtio_net_hdr_v1) + 14 + 4 + (mtu ? mtu : 1500));
 }
@@ -163,6 +167,36 @@ static void notify(struct net_pair *p, struct virtio_queue *q, bool *pushed)
 
 /* ---- transmit ---- */
 
+/* Copies the first len bytes of iov[0..n) into dst; the iovecs after them (the rest of
+ * the frame) into out, at most max; their count, or -1 when they do not fit. */
+static int split_header(const struct iovec *iov, unsigned int n, void *dst, size_t len,
+			struct iovec *out, unsigned int max)
+{
+	uint8_t *d = dst;
+	unsigned int k = 0;
+	size_t skip = 0;
+
+	for (; n; iov++, n--) {
+		size_t take = len < iov->iov_len ? len : iov->iov_len;
+
+		memcpy(d, iov->iov_base, take);
+		d += take;
+		len -= take;
+		skip = take;
+		if (!len)
+			break;
+	}
+	for (; n; iov++, n--, skip = 0) {
+		if (iov->iov_len == skip)
+			continue;
+		if (k == max)
+			return -1;
+		out[k].iov_base = (uint8_t *)iov->iov_base + skip;
+		out[k++].iov_len = iov->iov_len - skip;
+	}
+	return (int)k;
+}
+
 /* One frame to the tap; a frame the checks refuse is dropped (returned unsent), as is
  * one the tap cannot take now (its queue full: EAGAIN), as a NIC drops on overrun. */
 static void tx_one(struct net_pair *p, const struct vq_chain *c)
@@ -172,9 +206,7 @@ static void tx_one(struct net_pair *p, const struct vq_chain *c)
 
 	k = c->out_len < hdr + 14 || frame > NET_MAX_FRAME
 		    ? -1
-		    : iov_tail(c->iov, c->nr_out, hdr, p->tx_iov + 1, TX_MAX_IOV);
-	if (k >= 0)
-		iov_to_buf(c->iov, c->nr_out, &p->tx_hdr, hdr);
+		    : split_header(c->iov, c->nr_out, &p->tx_hdr, hdr, p->tx_iov + 1, TX_MAX_IOV);
 	if (k >= 0 && net_hdr_tx_ok(&p->tx_hdr, frame, p->net->dev.negotiated)) {
 		p->tx_hdr.num_buffers = 0;
 		p->tx_iov[0] = (struct iovec){&p->tx_hdr, hdr};
@@ -483,7 +515,7 @@ static struct net_pair *pair_alloc(struct net *n, unsigned int index)
 	p->rxq = &n->dev.queue[2 * index];
 	p->txq = &n->dev.queue[2 * index + 1];
 	p->tap = n->tap[index];
-	p->mrg = virtio_has(n->dev.negotiated, VIRTIO_NET_F_MRG_RXBUF);
+	p->mrg = has(n->dev.negotiated, VIRTIO_NET_F_MRG_RXBUF);
 	p->rx_need = net_rx_need(n);
 	return p;
 }

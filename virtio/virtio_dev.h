@@ -67,12 +67,6 @@ struct virtio_dev {
 	const char *name; /* for log lines, e.g. "virtio-blk 0000:01:00.0" */
 };
 
-/* Feature bit `bit` is in features (offered or negotiated). */
-static inline bool virtio_has(uint64_t features, unsigned int bit)
-{
-	return features & (1ULL << bit);
-}
-
 static inline void virtio_dev_needs_reset(struct virtio_dev *dev)
 {
 	if (dev->needs_reset)
