@@ -177,30 +177,60 @@ static unsigned int number_buses(struct pci_bus *bus, unsigned int busnr, unsign
 	return next;
 }
 
+static const char *const kind_names[NR_KINDS] = {"I/O", "32-bit memory", "64-bit memory"};
+
+static void root_window(struct pci_bus *root, int kind, uint64_t base, uint64_t end)
+{
+	uint64_t *w = kind == KIND_IO	 ? &root->win.io_base
+		      : kind == KIND_MEM ? &root->win.mem32_base
+					 : &root->win.mem64_base;
+
+	w[0] = base;
+	w[1] = end;
+}
+
+/* Places every root's items of a kind from base on: each root's window ends at its
+ * last item rounded to the granule, the last root's at end. */
 static bool place_kind(struct pci_machine *m, int kind, uint64_t base, uint64_t end)
 {
-	static const char *const names[NR_KINDS] = {"I/O", "32-bit memory", "64-bit memory"};
+	for (unsigned int i = 0; i < m->nr_roots; i++) {
+		uint64_t used = align_up(bus_place(m->root[i], kind, base), window_gran[kind]);
 
-	if (bus_place(m->bus[0], kind, base) > end) {
-		log_error("PCI devices need more %s space than the window 0x%llx-0x%llx holds",
-			  names[kind], (unsigned long long)base, (unsigned long long)end - 1);
-		return false;
+		if (used > end) {
+			log_error("PCI devices need more %s space than the window 0x%llx-0x%llx "
+				  "holds",
+				  kind_names[kind], (unsigned long long)base,
+				  (unsigned long long)end - 1);
+			return false;
+		}
+		root_window(m->root[i], kind, base, i + 1 == m->nr_roots ? end : used);
+		base = used;
 	}
 	return true;
 }
 
+static void number_roots(struct pci_machine *m)
+{
+	unsigned int next = 0;
+
+	for (unsigned int i = 0; i < m->nr_roots; i++) {
+		m->root[i]->first = next;
+		next = number_buses(m->root[i], next, next + 1);
+		m->root[i]->last = next - 1;
+		close_windows(m->root[i]);
+	}
+}
+
 int pci_assign_resources(struct pci_machine *m, const struct pci_windows *w)
 {
-	unsigned int i;
-
-	number_buses(m->bus[0], 0, 1);
-	close_windows(m->bus[0]);
+	number_roots(m);
 	if (!place_kind(m, KIND_IO, w->io_base, w->io_end) ||
 	    !place_kind(m, KIND_MEM, w->mem32_base, w->mem32_end) ||
 	    !place_kind(m, KIND_PREF, w->mem64_base, w->mem64_end))
 		return -1;
-	for (i = 0; i < 256; i++)
-		if (m->bus[0]->dev[i])
-			pci_update_mappings(m->bus[0]->dev[i]);
+	for (unsigned int r = 0; r < m->nr_roots; r++)
+		for (unsigned int i = 0; i < 256; i++)
+			if (m->root[r]->dev[i])
+				pci_update_mappings(m->root[r]->dev[i]);
 	return 0;
 }

@@ -4,12 +4,9 @@
 
 #include "pci/bus.h"
 
-struct pci_windows {
-	uint64_t io_base, io_end; /* [base, end) */
-	uint64_t mem32_base, mem32_end;
-	uint64_t mem64_base, mem64_end;
-};
-
+/* Numbers the buses of each root bus in turn (root k's first bus follows root k-1's
+ * last) and shares w out among them in the same order: each root gets the I/O and
+ * memory its devices need, rounded to the bridge granule, and the last one the rest. */
 int pci_assign_resources(struct pci_machine *m, const struct pci_windows *w);
 
 #endif

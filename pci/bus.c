@@ -11,7 +11,7 @@ int pci_machine_init(struct pci_machine *m, struct iobus *pio, struct iobus *mmi
 	pthread_mutex_init(&m->lock, NULL);
 	m->pio = pio;
 	m->mmio = mmio;
-	return pci_bus_new(m, NULL, false) ? 0 : -1;
+	return pci_root_new(m, -1) ? 0 : -1;
 }
 
 struct pci_bus *pci_bus_new(struct pci_machine *m, struct pci_dev *bridge, bool link)
@@ -26,9 +26,24 @@ struct pci_bus *pci_bus_new(struct pci_machine *m, struct pci_dev *bridge, bool 
 	bus->machine = m;
 	bus->self = bridge;
 	bus->link = link;
+	bus->numa_node = -1;
 	if (bridge)
 		bridge->secondary = bus;
 	m->bus[m->nr_buses++] = bus;
+	return bus;
+}
+
+struct pci_bus *pci_root_new(struct pci_machine *m, int numa_node)
+{
+	struct pci_bus *bus;
+
+	if (m->nr_roots == PCI_MAX_ROOTS)
+		return NULL;
+	bus = pci_bus_new(m, NULL, false);
+	if (!bus)
+		return NULL;
+	bus->numa_node = numa_node;
+	m->root[m->nr_roots++] = bus;
 	return bus;
 }
 
@@ -56,7 +71,7 @@ int pci_bus_attach(struct pci_bus *bus, struct pci_dev *d, int devfn)
 
 unsigned int pci_bus_number(const struct pci_bus *bus)
 {
-	return bus->self ? pci_get8(bus->self, PCI_SECONDARY_BUS) : 0;
+	return bus->self ? pci_get8(bus->self, PCI_SECONDARY_BUS) : bus->first;
 }
 
 /*
@@ -85,10 +100,14 @@ static struct pci_bus *route(struct pci_bus *bus, unsigned int busnr, unsigned i
 	return NULL;
 }
 
+/* A root bus claims the bus numbers it owns (its host bridge's _CRS bus range). */
 struct pci_dev *pci_find(struct pci_machine *m, unsigned int busnr, unsigned int devfn)
 {
-	struct pci_bus *bus = route(m->bus[0], busnr, 0);
+	struct pci_bus *bus = NULL;
 
+	for (unsigned int i = 0; i < m->nr_roots && !bus; i++)
+		if (busnr >= m->root[i]->first && busnr <= m->root[i]->last)
+			bus = route(m->root[i], busnr, 0);
 	if (!bus || devfn > 255)
 		return NULL;
 	return bus->dev[devfn];

@@ -1,7 +1,7 @@
 #include "vmm/options.h"
 #include "vmm/base/log.h"
+#include "vmm/base/size.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -21,7 +21,11 @@ void options_usage(FILE *out)
 	      "                         (default 512M)\n"
 	      "  --serial stdio|none|file=PATH\n"
 	      "                         where the guest's ttyS0 goes (default stdio)\n"
-	      "  --pcie root-port,id=ID  a PCIe root port on the root bus\n"
+	      "  --pcie root-port,id=ID[,bus=RC]\n"
+	      "                         a PCIe root port on the root bus (or on root complex RC)\n"
+	      "  --pcie root-complex,id=ID[,numa=NODE]\n"
+	      "                         one more PCIe root complex (a host bridge with its own\n"
+	      "                         buses and windows), on guest NUMA node NODE\n"
 	      "  --pcie switch,id=ID,bus=PORT,ports=N\n"
 	      "                         a PCIe switch below PORT; its downstream ports are\n"
 	      "                         named ID.0 .. ID.N-1\n"
@@ -51,41 +55,14 @@ void options_usage(FILE *out)
 	      "  --numa auto|off        auto (default): on a host with several NUMA nodes, guest\n"
 	      "                         RAM, vCPUs and I/O threads on the node of the assigned\n"
 	      "                         functions (the majority when they disagree)\n"
+	      "  --numa node=ID,cpus=LIST,memory=SIZE[,host-node=N]\n"
+	      "                         a guest NUMA node (repeat for each, IDs from 0): its\n"
+	      "                         vCPUs (e.g. 0-1:4) and RAM, bound to host node N\n"
 	      "  --seccomp on|log|off   system call allowlists per thread (default on); log:\n"
 	      "                         forbidden calls are logged by the kernel, not stopped\n"
 	      "  --help                 this text\n"
 	      "On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A to the guest.\n",
 	      out);
-}
-
-/* Sizes as users write them for QEMU's -m: a plain number is MiB. */
-int options_parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	uint64_t shift = 20;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	if (*end) {
-		static const char units[] = "KMGT";
-		const char *u = strchr(units, toupper((unsigned char)*end));
-
-		if (!u)
-			return -1;
-		shift = 10 * (uint64_t)(u - units + 1);
-		end++;
-	}
-	if (*end == 'i' || *end == 'B')
-		end += (end[0] == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end || v > (UINT64_MAX >> shift))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
 }
 
 static int parse_cpus(const char *arg, struct vm_options *opts)
@@ -208,7 +185,7 @@ static int parse_memory(const char *arg, struct vm_options *opts)
 		if (parse_memory_flags(comma + 1, arg, opts))
 			return -1;
 	}
-	if (options_parse_size(buf, &opts->memory))
+	if (size_parse(buf, &opts->memory))
 		goto bad;
 	if (opts->memory < OPT_MIN_MEMORY || opts->memory > OPT_MAX_MEMORY) {
 		log_error("--memory %s is out of range: give between 32M and 1T", arg);
@@ -247,6 +224,52 @@ static int parse_count(const char *opt, const char *key, const char *val, unsign
 	return parse_range(opt, key, val, 1, max, out);
 }
 
+#define PCIE_SYNTAX                                                                                \
+	"write root-port,id=ID[,bus=RC], switch,id=ID,bus=PORT,ports=N or "                        \
+	"root-complex,id=ID[,numa=NODE]"
+
+static int parse_pcie_key(struct port_opt *p, const char *key, char *val, bool first)
+{
+	unsigned int node;
+
+	if (first && !val && !strcmp(key, "root-port"))
+		return 0;
+	if (first && !val && (!strcmp(key, "switch") || !strcmp(key, "root-complex"))) {
+		p->is_switch = !strcmp(key, "switch");
+		p->is_root_complex = !p->is_switch;
+		return 0;
+	}
+	if (!strcmp(key, "id") && val && *val) {
+		p->id = val;
+		return 0;
+	}
+	if (!strcmp(key, "bus") && val && *val) {
+		p->bus = val;
+		return 0;
+	}
+	if (!strcmp(key, "ports"))
+		return parse_count("--pcie", key, val, OPT_MAX_SWITCH_PORTS, &p->ports);
+	if (!strcmp(key, "numa") &&
+	    !parse_range("--pcie", key, val, 0, GUEST_NUMA_MAX_NODES - 1, &node)) {
+		p->numa = (int)node;
+		return 0;
+	}
+	return -1;
+}
+
+/* a switch plugs into a port; a root port into pcie.0 or a root complex; a root
+ * complex is a bus of its own */
+static bool pcie_complete(const struct port_opt *p)
+{
+	if (!p->id)
+		return false;
+	if (p->is_switch)
+		return p->bus && p->ports && p->numa < 0;
+	if (p->is_root_complex)
+		return !p->bus && !p->ports && strcmp(p->id, "pcie.0");
+	return !p->ports && p->numa < 0;
+}
+
 static int parse_pcie(const char *arg, struct vm_options *opts)
 {
 	struct port_opt *p = &opts->port[opts->nr_ports];
@@ -254,36 +277,22 @@ static int parse_pcie(const char *arg, struct vm_options *opts)
 	bool first = true;
 
 	if (opts->nr_ports == OPT_MAX_PORTS || !cur) {
-		log_error("--pcie: at most %d ports and switches", OPT_MAX_PORTS);
+		log_error("--pcie: at most %d ports, switches and root complexes", OPT_MAX_PORTS);
 		return -1;
 	}
-	*p = (struct port_opt){0};
+	*p = (struct port_opt){.numa = -1};
 	while (kv_next(&cur, &key, &val)) {
-		if (first && !val && (!strcmp(key, "root-port") || !strcmp(key, "switch"))) {
-			p->is_switch = !strcmp(key, "switch");
-		} else if (!strcmp(key, "id") && val && *val) {
-			p->id = val;
-		} else if (!strcmp(key, "bus") && val && *val) {
-			p->bus = val;
-		} else if (!strcmp(key, "ports")) {
-			if (parse_count("--pcie", key, val, OPT_MAX_SWITCH_PORTS, &p->ports))
-				return -1;
-		} else {
-			log_error("--pcie '%s': write root-port,id=ID or "
-				  "switch,id=ID,bus=PORT,ports=N",
-				  arg);
-			return -1;
-		}
+		if (parse_pcie_key(p, key, val, first))
+			goto bad;
 		first = false;
 	}
-	if (!p->id || (p->is_switch && (!p->bus || !p->ports)) ||
-	    (!p->is_switch && (p->ports || (p->bus && strcmp(p->bus, "pcie.0"))))) {
-		log_error("--pcie '%s': write root-port,id=ID or switch,id=ID,bus=PORT,ports=N",
-			  arg);
-		return -1;
-	}
+	if (!pcie_complete(p))
+		goto bad;
 	opts->nr_ports++;
 	return 0;
+bad:
+	log_error("--pcie '%s': " PCIE_SYNTAX, arg);
+	return -1;
 }
 
 static int parse_disk(const char *arg, struct vm_options *opts)
@@ -659,17 +668,45 @@ static int parse_seccomp(const char *arg, struct vm_options *opts)
 	return -1;
 }
 
-/* --numa auto|off; guest NUMA nodes (node=...) are #12's next step */
+/* --numa auto|off, or a guest node (vmm/guest_numa.h) */
 static int parse_numa(const char *arg, struct vm_options *opts)
 {
+	char *spec;
+	int ret;
+
 	if (!strcmp(arg, "auto") || !strcmp(arg, "off")) {
 		opts->numa_off = !strcmp(arg, "off");
 		return 0;
 	}
-	log_error("--numa '%s': write auto (the guest on its assigned functions' host node) or "
-		  "off",
-		  arg);
-	return -1;
+	if (strncmp(arg, "node=", 5)) {
+		log_error("--numa '%s': write auto (the guest on its assigned functions' host "
+			  "node), off, or node=ID,cpus=LIST,memory=SIZE[,host-node=N]",
+			  arg);
+		return -1;
+	}
+	spec = strdup(arg);
+	ret = spec ? guest_numa_parse(&opts->numa, spec, arg) : -1;
+	free(spec);
+	return ret;
+}
+
+/* What no single option can check: the guest nodes against --cpus and --memory, and
+ * each root complex's node. */
+static int check_numa(const struct vm_options *opts)
+{
+	if (guest_numa_check(&opts->numa, opts->cpus, opts->memory))
+		return -1;
+	for (unsigned int i = 0; i < opts->nr_ports; i++) {
+		const struct port_opt *p = &opts->port[i];
+
+		if (p->is_root_complex && p->numa >= (int)opts->numa.nr_nodes) {
+			log_error("--pcie root-complex,id=%s,numa=%d: the guest has no node %d: "
+				  "define it with --numa node=%d,cpus=LIST,memory=SIZE",
+				  p->id, p->numa, p->numa, p->numa);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 enum {
@@ -791,6 +828,8 @@ enum options_result options_parse(int argc, char **argv, struct vm_options *opts
 		log_error("no kernel given: add --kernel PATH (a Linux bzImage)");
 		goto fail;
 	}
+	if (check_numa(opts))
+		goto fail;
 	return OPTIONS_OK;
 fail:
 	options_free(opts);

@@ -6,6 +6,7 @@
 #include "vfio/relocate.h"
 #include "virtio/net.h"
 #include "vmm/base/sandbox.h"
+#include "vmm/guest_numa.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,12 +23,16 @@
 #define OPT_MAX_VFIO	     16
 #define OPT_MAX_NETS	     8
 
-/* --pcie root-port,id=ID | switch,id=ID,bus=ID,ports=N */
+/* --pcie root-port,id=ID[,bus=RC] | switch,id=ID,bus=ID,ports=N |
+ *        root-complex,id=ID[,numa=NODE] */
 struct port_opt {
 	bool is_switch;
+	bool is_root_complex;
 	const char *id;
-	const char *bus;    /* switch: the port its upstream side plugs into */
+	const char *bus;    /* switch: the port its upstream side plugs into; root port:
+			     * pcie.0 or a root complex */
 	unsigned int ports; /* switch: downstream ports, named ID.0 .. ID.N-1 */
+	int numa;	    /* root complex: its guest node; -1: none */
 };
 
 /* --disk path=FILE[,readonly=on][,queues=N][,direct=on][,bus=ID] */
@@ -83,7 +88,8 @@ struct vm_options {
 	const char *serial_path;
 	bool stats; /* print startup time and VMM memory at exit */
 	enum sandbox_mode seccomp;
-	bool numa_off; /* --numa off: no device-local placement */
+	bool numa_off;		/* --numa off: no device-local placement */
+	struct guest_numa numa; /* --numa node=... */
 	struct port_opt port[OPT_MAX_PORTS];
 	unsigned int nr_ports;
 	struct disk_opt disk[OPT_MAX_DISKS];
@@ -106,7 +112,6 @@ enum options_result {
 };
 
 enum options_result options_parse(int argc, char **argv, struct vm_options *opts);
-int options_parse_size(const char *s, uint64_t *out);
 int options_parse_mac(const char *what, const char *val, uint8_t mac[6]);
 int options_parse_on_off(const char *what, const char *val, bool *out);
 int options_parse_uint(const char *s, unsigned long max, unsigned int *out);

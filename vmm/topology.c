@@ -1,9 +1,11 @@
 /*
  * Builds the PCI hierarchy from --pcie, --disk, --net, --rng and --vfio, in command-line order:
- * root ports on the root bus, switches below the port their bus= names (upstream port
+ * root complexes (root buses of their own), root ports on the root bus or the root
+ * complex their bus= names, switches below the port their bus= names (upstream port
  * on that link, downstream ports ID.0..ID.N-1 on the switch's internal bus), then each
- * device on the port its bus= names, or on the root bus. A port's link holds a single
- * device. Then, as firmware would, bus numbers, BARs and windows are assigned.
+ * device on the port or root complex its bus= names, or on the root bus. A port's link
+ * holds a single device. Then, as firmware would, bus numbers, BARs and windows are
+ * assigned.
  */
 #include "vmm/topology.h"
 #include "pci/alloc.h"
@@ -23,9 +25,10 @@
 
 #define MAX_NAMED_PORTS (OPT_MAX_PORTS * OPT_MAX_SWITCH_PORTS)
 
+/* A port (its link below) or a root complex (its root bus) that devices name in bus=. */
 struct named_port {
 	char id[64];
-	struct pci_dev *port;
+	struct pci_bus *bus;
 };
 
 struct topo {
@@ -36,14 +39,27 @@ struct topo {
 	struct vfio_host_info vfio_info[OPT_MAX_VFIO];
 };
 
-static struct pci_dev *find_port(struct topo *t, const char *id)
+static struct pci_bus *find_bus(struct topo *t, const char *id)
 {
 	unsigned int i;
 
 	for (i = 0; i < t->nr_named; i++)
 		if (!strcmp(t->named[i].id, id))
-			return t->named[i].port;
+			return t->named[i].bus;
 	return NULL;
+}
+
+static int name_bus(struct topo *t, const char *id, struct pci_bus *bus)
+{
+	if (find_bus(t, id)) {
+		log_error("PCIe port id '%s' is used twice: give each --pcie its own id", id);
+		return -1;
+	}
+	if (t->nr_named == MAX_NAMED_PORTS)
+		return -1;
+	snprintf(t->named[t->nr_named].id, sizeof(t->named[0].id), "%s", id);
+	t->named[t->nr_named++].bus = bus;
+	return 0;
 }
 
 static int name_port(struct topo *t, const char *id, struct pci_dev *port)
@@ -52,36 +68,54 @@ static int name_port(struct topo *t, const char *id, struct pci_dev *port)
 		log_error("cannot create PCIe port '%s': no free slot on its bus", id);
 		return -1;
 	}
-	if (find_port(t, id)) {
-		log_error("PCIe port id '%s' is used twice: give each --pcie its own id", id);
-		return -1;
-	}
-	if (t->nr_named == MAX_NAMED_PORTS)
-		return -1;
-	snprintf(t->named[t->nr_named].id, sizeof(t->named[0].id), "%s", id);
-	t->named[t->nr_named++].port = port;
-	return 0;
+	return name_bus(t, id, port->secondary);
 }
 
-/* The bus a device or switch goes on: the root bus, or the free link of a port. */
+/* The bus a device or switch goes on: a root bus, or the free link of a port. */
 static struct pci_bus *bus_for(struct topo *t, const char *id, const char *what)
 {
-	struct pci_dev *port;
+	struct pci_bus *bus;
 
 	if (!id || !strcmp(id, "pcie.0"))
 		return t->vm->pci.bus[0];
-	port = find_port(t, id);
-	if (!port) {
+	bus = find_bus(t, id);
+	if (!bus) {
 		log_error("%s: no PCIe port '%s': define it first with --pcie root-port,id=%s",
 			  what, id, id);
 		return NULL;
 	}
-	if (port->secondary->dev[0]) {
+	if (bus->self && bus->dev[0]) {
 		log_error("%s: PCIe port '%s' already holds a device (one per link): add a port",
 			  what, id);
 		return NULL;
 	}
-	return port->secondary;
+	return bus;
+}
+
+/* A root port goes on a root bus: pcie.0 or a root complex. */
+static struct pci_bus *root_bus_for(struct topo *t, const char *id)
+{
+	struct pci_bus *bus = bus_for(t, id, "--pcie root-port");
+
+	if (bus && bus->self) {
+		log_error("--pcie root-port,bus=%s: root ports go on pcie.0 or a root complex, "
+			  "not below a port: use a switch there",
+			  id);
+		return NULL;
+	}
+	return bus;
+}
+
+static int add_root_complex(struct topo *t, const struct port_opt *o)
+{
+	struct pci_bus *root = pci_root_new(&t->vm->pci, o->numa);
+
+	if (!root) {
+		log_error("--pcie root-complex,id=%s: at most %d root complexes", o->id,
+			  PCI_MAX_ROOTS - 1);
+		return -1;
+	}
+	return name_bus(t, o->id, root);
 }
 
 static int add_switch(struct topo *t, const struct port_opt *o)
@@ -93,6 +127,12 @@ static int add_switch(struct topo *t, const struct port_opt *o)
 
 	if (!link)
 		return -1;
+	if (!link->self) {
+		log_error("--pcie switch,id=%s,bus=%s: a switch plugs into a port's link: name "
+			  "a root port",
+			  o->id, o->bus);
+		return -1;
+	}
 	up = port_create_switch_up(link, o->id);
 	if (!up)
 		return -1;
@@ -105,6 +145,15 @@ static int add_switch(struct topo *t, const struct port_opt *o)
 	return 0;
 }
 
+static int add_root_port(struct topo *t, const struct port_opt *p)
+{
+	struct pci_bus *root = root_bus_for(t, p->bus);
+
+	if (!root)
+		return -1;
+	return name_port(t, p->id, port_create_root(root, p->id, (uint8_t)++t->next_port_number));
+}
+
 static int add_ports(struct topo *t)
 {
 	const struct vm_options *o = t->vm->opts;
@@ -112,11 +161,11 @@ static int add_ports(struct topo *t)
 
 	for (i = 0; i < o->nr_ports; i++) {
 		const struct port_opt *p = &o->port[i];
+		int err = p->is_switch	       ? add_switch(t, p)
+			  : p->is_root_complex ? add_root_complex(t, p)
+					       : add_root_port(t, p);
 
-		if (p->is_switch ? add_switch(t, p)
-				 : name_port(t, p->id,
-					     port_create_root(t->vm->pci.bus[0], p->id,
-							      (uint8_t)++t->next_port_number)))
+		if (err)
 			return -1;
 	}
 	return 0;
@@ -126,7 +175,7 @@ static int add_ports(struct topo *t)
 static int attach(struct pci_dev *d, struct pci_bus *bus, const char *what)
 {
 	if (pci_bus_attach(bus, d, -1)) {
-		log_error("%s: no free slot on the root bus", what);
+		log_error("%s: no free slot on its root bus", what);
 		d->ops->destroy(d);
 		return -1;
 	}

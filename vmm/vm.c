@@ -10,6 +10,7 @@
 #include "vmm/base/log.h"
 #include "vmm/base/sandbox.h"
 #include "vmm/console.h"
+#include "vmm/guest_numa.h"
 #include "vmm/machine.h"
 #include "vmm/placement.h"
 #include "vmm/stats.h"
@@ -119,12 +120,55 @@ static unsigned int vm_ecam_buses(const struct vm *vm)
 	return n < ECAM_BUSES ? n : ECAM_BUSES;
 }
 
+/* The root complexes as pci_assign_resources() left them; the last one also owns the
+ * ECAM's spare bus numbers. */
+static void vm_acpi_pci(const struct vm *vm, struct acpi_machine *m)
+{
+	const struct pci_machine *pci = &vm->pci;
+
+	_Static_assert(PCI_MAX_ROOTS <= ACPI_MAX_PCI_ROOTS, "every root complex in the DSDT");
+	for (unsigned int i = 0; i < pci->nr_roots; i++) {
+		const struct pci_bus *r = pci->root[i];
+
+		m->pci[i] = (struct acpi_pci_root){
+			.bus_first = (uint8_t)r->first,
+			.bus_last = (uint8_t)r->last,
+			.node = r->numa_node,
+			.io_base = (uint32_t)r->win.io_base,
+			.io_end = (uint32_t)r->win.io_end,
+			.mem32_base = (uint32_t)r->win.mem32_base,
+			.mem32_end = (uint32_t)r->win.mem32_end,
+			.mem64_base = r->win.mem64_base,
+			.mem64_end = r->win.mem64_end,
+		};
+	}
+	m->nr_pci = pci->nr_roots;
+	m->pci[m->nr_pci - 1].bus_last = (uint8_t)(m->ecam_buses - 1);
+}
+
+/* SRAT and SLIT from the guest nodes. */
+static void vm_acpi_numa(const struct vm *vm, struct acpi_machine *m)
+{
+	const struct guest_numa *g = &vm->opts->numa;
+	struct guest_numa_range r[GUEST_NUMA_MAX_RANGES];
+
+	_Static_assert(GUEST_NUMA_MAX_NODES <= ACPI_MAX_NODES, "every node in the SLIT");
+	m->nr_nodes = g->nr_nodes;
+	for (unsigned int c = 0; g->nr_nodes && c < vm->nr_vcpus; c++)
+		m->cpu_node[c] = (uint8_t)guest_numa_cpu_node(g, c);
+	m->nr_mem = guest_numa_ranges(g, vm->ram.low_size, r);
+	for (unsigned int i = 0; i < m->nr_mem; i++)
+		m->mem[i] = (struct acpi_mem_range){r[i].gpa, r[i].size, r[i].node};
+	for (unsigned int i = 0; i < g->nr_nodes; i++)
+		for (unsigned int j = 0; j < g->nr_nodes; j++)
+			m->distance[i][j] =
+				(uint8_t)guest_numa_distance(g, i, j, guest_numa_host_distance);
+}
+
 static int vm_build_acpi(struct vm *vm)
 {
-	struct pci_windows w;
-	struct acpi_machine m;
+	static struct acpi_machine m;
 
-	topology_windows(vm, &w);
 	m = (struct acpi_machine){
 		.nr_cpus = vm->nr_vcpus,
 		.ioapic_addr = IOAPIC_ADDR,
@@ -137,15 +181,15 @@ static int vm_build_acpi(struct vm *vm)
 		.s5_slp_typ = POWER_S5_SLP_TYP,
 		.ecam_addr = ECAM_ADDR,
 		.ecam_buses = (uint16_t)vm_ecam_buses(vm),
-		.pci_mem32_base = (uint32_t)w.mem32_base,
-		.pci_mem32_end = (uint32_t)w.mem32_end,
-		.pci_mem64_base = w.mem64_base,
-		.pci_mem64_end = w.mem64_end,
 		.pci_intx_gsi_base = PCI_INTX_GSI,
 	};
+	vm_acpi_pci(vm, &m);
+	vm_acpi_numa(vm, &m);
 
 	if (!acpi_build(&m, guest_ram_ptr(&vm->ram, ACPI_ADDR, ACPI_SIZE), ACPI_SIZE, ACPI_ADDR)) {
-		log_error("ACPI tables do not fit in %llu KiB", ACPI_SIZE >> 10);
+		log_error("cannot build the ACPI tables: more than %llu KiB, or a machine "
+			  "outside their limits",
+			  ACPI_SIZE >> 10);
 		return -1;
 	}
 	return 0;
@@ -194,6 +238,20 @@ static int vm_create_vcpus(struct vm *vm)
 	return ret;
 }
 
+/* Each guest node's part of RAM bound to its host node before it is faulted in. */
+static int vm_create_ram(struct vm *vm)
+{
+	const struct vm_options *o = vm->opts;
+	struct guest_ram_bind binds[GUEST_NUMA_MAX_NODES];
+	unsigned int n = guest_numa_binds(&o->numa, binds);
+
+	return guest_ram_create_bound(&vm->ram, o->memory,
+				      (o->hugepages ? GUEST_RAM_HUGEPAGES : 0) |
+					      (o->shared_memory ? GUEST_RAM_SHARED : 0) |
+					      (o->prefault ? GUEST_RAM_PREFAULT : 0),
+				      binds, n);
+}
+
 static int vm_setup(struct vm *vm)
 {
 	if (kvm_open(&vm->kvm))
@@ -203,10 +261,7 @@ static int vm_setup(struct vm *vm)
 			  vm->kvm.max_vcpus);
 		return -1;
 	}
-	if (guest_ram_create(&vm->ram, vm->opts->memory,
-			     (vm->opts->hugepages ? GUEST_RAM_HUGEPAGES : 0) |
-				     (vm->opts->shared_memory ? GUEST_RAM_SHARED : 0) |
-				     (vm->opts->prefault ? GUEST_RAM_PREFAULT : 0)))
+	if (vm_create_ram(vm))
 		return -1;
 	if (kvm_create_vm(&vm->kvm) || guest_ram_register(&vm->ram, vm->kvm.vm_fd))
 		return -1;
@@ -268,14 +323,28 @@ static void vm_wait(struct vm *vm, int sfd)
 	console_restore(&con);
 }
 
+/* A vCPU thread starts on the CPUs of its guest node's host node, inherited from the
+ * main thread, which runs anywhere again afterwards. */
+static int vm_start_vcpu(struct vm *vm, unsigned int i)
+{
+	const struct guest_numa *g = &vm->opts->numa;
+
+	if (g->nr_nodes && guest_numa_run_on(g, (int)i))
+		return -1;
+	return vcpu_start(&vm->vcpus[i]);
+}
+
 static int vm_start(struct vm *vm)
 {
+	const struct guest_numa *g = &vm->opts->numa;
 	unsigned int i;
 
 	vcpu_signals_init();
 	for (i = 0; i < vm->nr_vcpus; i++)
-		if (vcpu_start(&vm->vcpus[i]))
+		if (vm_start_vcpu(vm, i))
 			return -1;
+	if (g->nr_nodes && guest_numa_run_on(g, -1))
+		return -1;
 	/* setup is done: from here on the main thread only waits, stops and tears down */
 	sandbox_enter(SANDBOX_MAIN, "conduit");
 	return 0;
@@ -367,9 +436,18 @@ static int vm_claim(struct vm *vm)
 	return 0;
 }
 
-/* Before any RAM or thread exists: where they go (vmm/placement.h). */
+/* Before any RAM or thread exists: where they go — as the guest nodes say, or
+ * device-local (vmm/placement.h). */
 static int vm_place(struct vm *vm)
 {
+	const struct guest_numa *g = &vm->opts->numa;
+
+	if (g->nr_nodes) {
+		if (guest_numa_host_check(g))
+			return -1;
+		guest_numa_report(g);
+		return 0;
+	}
 	if (vm->opts->numa_off)
 		return 0;
 	return placement_apply("/", vm->vfio_host, vm->opts->nr_vfio);

@@ -1,12 +1,12 @@
 /*
- * ACPI tables: follows RSDP -> XSDT -> FADT -> DSDT/FACS and XSDT -> MADT/MCFG the way
- * OSPM does, translating guest addresses back into the buffer, and checks every length,
- * checksum and field against the offsets of the ACPI 6.3 spec and the PCI Firmware spec
- * (written out here, not shared with the code under test). The DSDT's AML is walked just
- * far enough to find \_SB.PCI0 and \_SB.MRES and to read PCI0's _PRT. With acpica-tools
- * installed, iasl disassembles every table (the DSDT's _CRS ranges are read back from its
- * output) and recompiles the DSDT, and acpiexec loads them the way Linux's ACPICA does and
- * evaluates \_S5, _PRT and _CRS.
+ * ACPI tables: follows RSDP -> XSDT -> FADT -> DSDT/FACS and XSDT -> MADT/MCFG (and
+ * SRAT/SLIT with NUMA nodes) the way OSPM does, translating guest addresses back into the buffer,
+ * and checks every length, checksum and field against the offsets of the ACPI 6.3 spec and the PCI
+ * Firmware spec (written out here, not shared with the code under test). The DSDT's AML is walked
+ * just far enough to find \_SB.PCI0 (and more root complexes) and \_SB.MRES and to read their _PRT
+ * and names. With acpica-tools installed, iasl disassembles every table (the DSDT's _CRS ranges are
+ * read back from its output) and recompiles the DSDT, and acpiexec loads them the way Linux's
+ * ACPICA does and evaluates \_S5, _PRT and _CRS.
  */
 #include "tests/unit/check.h"
 #include "vmm/x86/acpi.h"
@@ -31,10 +31,16 @@ static const struct acpi_machine machine = {
 	.s5_slp_typ = 5,
 	.ecam_addr = 0xe0000000,
 	.ecam_buses = 256,
-	.pci_mem32_base = 0xc0000000,
-	.pci_mem32_end = 0xe0000000,
-	.pci_mem64_base = 0x1000000000ULL,
-	.pci_mem64_end = 0x2000000000ULL,
+	.pci = {{.bus_first = 0,
+		 .bus_last = 255,
+		 .node = -1,
+		 .io_base = 0xc000,
+		 .io_end = 0x10000,
+		 .mem32_base = 0xc0000000,
+		 .mem32_end = 0xe0000000,
+		 .mem64_base = 0x1000000000ULL,
+		 .mem64_end = 0x2000000000ULL}},
+	.nr_pci = 1,
 	.pci_intx_gsi_base = 16,
 };
 
@@ -42,7 +48,7 @@ struct tables {
 	const uint8_t *buf;
 	size_t used;
 	uint64_t guest_addr;
-	const uint8_t *rsdp, *xsdt, *fadt, *facs, *dsdt, *madt, *mcfg;
+	const uint8_t *rsdp, *xsdt, *fadt, *facs, *dsdt, *madt, *mcfg, *srat, *slit;
 	uint64_t facs_addr;
 };
 
@@ -57,7 +63,7 @@ struct span {
 #define EISA_PNP0A03 0x030ad041u /* PCI host bridge */
 #define EISA_PNP0C02 0x020cd041u /* motherboard resources */
 
-#define XSDT_ENTRIES  3
+#define XSDT_ENTRIES  5 /* at most */
 #define PCI_SLOTS     32
 #define PCI_INTX_GSIS 8
 
@@ -131,21 +137,24 @@ static void check_rsdp(struct tables *t)
  * The XSDT lists the FADT, MADT and MCFG, in that order; the DSDT and FACS are only
  * reached via the FADT.
  */
-static void check_xsdt(struct tables *t)
+/* FADT, MADT, MCFG, then SRAT and SLIT only with NUMA nodes. */
+static void check_xsdt(struct tables *t, const struct acpi_machine *m)
 {
-	static const char *const sigs[XSDT_ENTRIES] = {"FACP", "APIC", "MCFG"};
-	const uint8_t **tables[XSDT_ENTRIES] = {&t->fadt, &t->madt, &t->mcfg};
+	static const char *const sigs[XSDT_ENTRIES] = {"FACP", "APIC", "MCFG", "SRAT", "SLIT"};
+	const uint8_t **tables[XSDT_ENTRIES] = {&t->fadt, &t->madt, &t->mcfg, &t->srat, &t->slit};
+	size_t n = m->nr_nodes ? 5 : 3;
 	const uint8_t *x = t->xsdt;
 
 	if (!x)
 		return;
 	CHECK(x[8] == 1);
-	CHECK(le32(x + 4) == 36 + XSDT_ENTRIES * 8);
-	if (le32(x + 4) != 36 + XSDT_ENTRIES * 8)
+	CHECK(le32(x + 4) == 36 + n * 8);
+	if (le32(x + 4) != 36 + n * 8)
 		return;
-	for (size_t i = 0; i < XSDT_ENTRIES; i++)
+	for (size_t i = 0; i < n; i++)
 		*tables[i] = table_at(t, le64(x + 36 + i * 8), sigs[i]);
 	CHECK(t->fadt && t->madt && t->mcfg);
+	CHECK(!m->nr_nodes || (t->srat && t->slit));
 }
 
 static void check_gas_io(const uint8_t *g, uint8_t bits, uint8_t access, uint64_t port)
@@ -282,16 +291,69 @@ static void check_mcfg(const struct tables *t, const struct acpi_machine *m)
 
 	if (!c)
 		return;
-	CHECK(le32(c + 4) == 36 + 8 + 16);
+	CHECK(le32(c + 4) == 36 + 8 + 16 * m->nr_pci);
 	CHECK(c[8] == 1);
-	if (le32(c + 4) != 36 + 8 + 16)
+	if (le32(c + 4) != 36 + 8 + 16 * m->nr_pci)
 		return;
 	CHECK(le64(c + 36) == 0);
-	CHECK(le64(c + 44) == m->ecam_addr);
-	CHECK(le16(c + 52) == 0);
-	CHECK(c[54] == 0);
-	CHECK(c[55] == m->ecam_buses - 1);
-	CHECK(le32(c + 56) == 0);
+	/* an allocation per root complex: bus 0's address, segment 0, its buses */
+	for (unsigned int i = 0; i < m->nr_pci; i++) {
+		const uint8_t *e = c + 44 + 16 * i;
+
+		CHECK(le64(e) == m->ecam_addr);
+		CHECK(le16(e + 8) == 0);
+		CHECK(e[10] == m->pci[i].bus_first);
+		CHECK(e[11] == m->pci[i].bus_last);
+		CHECK(le32(e + 12) == 0);
+	}
+}
+
+/*
+ * SRAT (ACPI 6.3 §5.2.16): revision 3, "reserved 1" at 36, 8 reserved bytes, then a
+ * Processor Local APIC Affinity (type 0, 16 bytes: domain 7:0 at 2, APIC ID at 3, flags
+ * at 4 with Enabled in bit 0, domain 31:8 at 9, clock domain at 12) per CPU, then a Memory
+ * Affinity (type 1, 40 bytes: domain at 2, base at 8, length at 16, flags at 28) per range.
+ */
+static void check_srat(const struct tables *t, const struct acpi_machine *m)
+{
+	const uint8_t *s = t->srat, *p;
+
+	if (!s)
+		return;
+	CHECK(s[8] == 3);
+	CHECK(le32(s + 4) == 48 + 16 * m->nr_cpus + 40 * m->nr_mem);
+	if (le32(s + 4) != 48 + 16 * m->nr_cpus + 40 * m->nr_mem)
+		return;
+	CHECK(le32(s + 36) == 1 && le64(s + 40) == 0);
+	p = s + 48;
+	for (unsigned int c = 0; c < m->nr_cpus; c++, p += 16) {
+		CHECK(p[0] == 0 && p[1] == 16);
+		CHECK((p[2] | (uint32_t)p[9] << 8 | (uint32_t)p[10] << 16 |
+		       (uint32_t)p[11] << 24) == m->cpu_node[c]);
+		CHECK(p[3] == c && le32(p + 4) == 1 && p[8] == 0 && le32(p + 12) == 0);
+	}
+	for (unsigned int i = 0; i < m->nr_mem; i++, p += 40) {
+		CHECK(p[0] == 1 && p[1] == 40);
+		CHECK(le32(p + 2) == m->mem[i].node && le16(p + 6) == 0);
+		CHECK(le64(p + 8) == m->mem[i].base && le64(p + 16) == m->mem[i].size);
+		CHECK(le32(p + 24) == 0 && le32(p + 28) == 1 && le64(p + 32) == 0);
+	}
+}
+
+/* SLIT (§5.2.17): revision 1, the number of localities (8 bytes) at 36, the matrix. */
+static void check_slit(const struct tables *t, const struct acpi_machine *m)
+{
+	const uint8_t *s = t->slit;
+	unsigned int n = m->nr_nodes;
+
+	if (!s)
+		return;
+	CHECK(s[8] == 1);
+	CHECK(le32(s + 4) == 44 + n * n);
+	CHECK(le64(s + 36) == n);
+	for (unsigned int i = 0; i < n && le32(s + 4) == 44 + n * n; i++)
+		for (unsigned int j = 0; j < n; j++)
+			CHECK(s[44 + i * n + j] == m->distance[i][j]);
 }
 
 /* The DSDT's definition block: the AML after the header. */
@@ -468,10 +530,39 @@ static void check_prt(struct span pci0, const struct acpi_machine *m)
 	CHECK(p == end);
 }
 
+static void root_name(unsigned int i, char name[5])
+{
+	snprintf(name, 5, i ? "PC%02u" : "PCI0", i % 100);
+}
+
+/* Root complex i: PCI0, PC01, ..., with _BBN its first bus, _UID i, _PXM its node. */
+static void check_dsdt_root(struct span sb, const struct acpi_machine *m, unsigned int i)
+{
+	char name[5];
+	struct span d;
+
+	root_name(i, name);
+	d = find_device(sb, name);
+	CHECK(d.p);
+	if (!d.p)
+		return;
+	CHECK(has_name_int(d, "_HID", EISA_PNP0A08));
+	CHECK(has_name_int(d, "_CID", EISA_PNP0A03));
+	CHECK(has_name_int(d, "_SEG", 0));
+	CHECK(has_name_int(d, "_BBN", m->pci[i].bus_first));
+	CHECK(has_name_int(d, "_UID", i));
+	if (m->pci[i].node >= 0)
+		CHECK(has_name_int(d, "_PXM", (uint32_t)m->pci[i].node));
+	else
+		CHECK(!find_bytes(d, "\x08_PXM", 5));
+	CHECK(find_bytes(d, "\x08_CRS\x11", 6));
+	check_prt(d, m);
+}
+
 /*
  * Scope (\_SB) holds Device (PCI0), the PCI Express root complex of segment 0 from bus
- * 0, and Device (MRES), the motherboard resources that reserve ECAM. Their _CRS are
- * read back from iasl's disassembly (check_dsl_crs()).
+ * 0, the other root complexes, and Device (MRES), the motherboard resources that
+ * reserve ECAM. Their _CRS are read back from iasl's disassembly (check_dsl_crs()).
  */
 static void check_dsdt_pci(const struct tables *t, const struct acpi_machine *m)
 {
@@ -479,14 +570,15 @@ static void check_dsdt_pci(const struct tables *t, const struct acpi_machine *m)
 	struct span pci0 = find_device(sb, "PCI0"), mres = find_device(sb, "MRES");
 
 	CHECK(sb.p && pci0.p && mres.p);
-	CHECK(has_name_int(pci0, "_HID", EISA_PNP0A08));
-	CHECK(has_name_int(pci0, "_CID", EISA_PNP0A03));
-	CHECK(has_name_int(pci0, "_SEG", 0));
-	CHECK(has_name_int(pci0, "_BBN", 0));
-	CHECK(has_name_int(pci0, "_UID", 0));
-	CHECK(find_bytes(pci0, "\x08_CRS\x11", 6));
-	if (pci0.p)
-		check_prt(pci0, m);
+	for (unsigned int i = 0; sb.p && i < m->nr_pci; i++)
+		check_dsdt_root(sb, m, i);
+	CHECK(!find_device(sb, "PC08").p);
+	if (m->nr_pci < 8) {
+		char name[5];
+
+		root_name(m->nr_pci, name);
+		CHECK(!find_device(sb, name).p);
+	}
 	CHECK(has_name_int(mres, "_HID", EISA_PNP0C02));
 	CHECK(find_bytes(mres, "\x08_CRS\x11", 6));
 	/* Neither device inside the other. */
@@ -518,7 +610,7 @@ static void mark(bool *in_table, const struct tables *t, const uint8_t *p, size_
 static void check_padding(const struct tables *t)
 {
 	bool *in_table = calloc(t->used, sizeof(bool));
-	const uint8_t *p[] = {t->xsdt, t->fadt, t->madt, t->mcfg, t->dsdt};
+	const uint8_t *p[] = {t->xsdt, t->fadt, t->madt, t->mcfg, t->dsdt, t->srat, t->slit};
 	bool ends = false;
 
 	CHECK(in_table);
@@ -565,11 +657,13 @@ static void check_all(uint64_t guest_addr, const struct acpi_machine *m)
 	CHECK(build(&t, buf, BUF_SIZE, guest_addr, m) > 0);
 	if (t.used) {
 		check_rsdp(&t);
-		check_xsdt(&t);
+		check_xsdt(&t, m);
 		check_fadt(&t, m);
 		check_facs(&t);
 		check_madt(&t, m);
 		check_mcfg(&t, m);
+		check_srat(&t, m);
+		check_slit(&t, m);
 		check_dsdt(&t, m);
 		check_padding(&t);
 	}
@@ -622,7 +716,8 @@ static void test_bad_input(void)
 	CHECK(!builds(&m));
 }
 
-/* ECAM covers 1 to 256 buses; the host bridge's memory windows must not be empty. */
+/* ECAM covers 1 to 256 buses; PCI0 starts at bus 0 and decodes I/O from 0xd00; root
+ * complexes follow each other inside the ECAM. */
 static void test_bad_pci(void)
 {
 	struct acpi_machine m = machine;
@@ -632,19 +727,36 @@ static void test_bad_pci(void)
 	m.ecam_buses = 257;
 	CHECK(!builds(&m));
 	m = machine;
-	m.pci_mem32_end = m.pci_mem32_base;
-	CHECK(!builds(&m));
-	m.pci_mem32_end = m.pci_mem32_base - 1;
+	m.pci[0].mem32_end = m.pci[0].mem32_base - 1;
+	m.pci[0].mem64_end = m.pci[0].mem64_base;
+	CHECK(builds(&m)); /* empty windows are left out */
+	m = machine;
+	m.pci[0].io_end = 0xd00;
 	CHECK(!builds(&m));
 	m = machine;
-	m.pci_mem64_end = m.pci_mem64_base;
-	CHECK(!builds(&m));
-	m.pci_mem64_end = m.pci_mem64_base - 1;
+	m.pci[0].bus_first = 1;
 	CHECK(!builds(&m));
 	m = machine;
-	m.pci_mem32_end = m.pci_mem32_base + 1; /* one byte is a window */
-	m.pci_mem64_end = m.pci_mem64_base + 1;
-	CHECK(builds(&m));
+	m.pci[0].bus_last = 255;
+	m.ecam_buses = 255;
+	CHECK(!builds(&m));
+	m = machine;
+	m.nr_pci = 0;
+	CHECK(!builds(&m));
+	m.nr_pci = ACPI_MAX_PCI_ROOTS + 1;
+	CHECK(!builds(&m));
+	m = machine;
+	m.pci[0].node = 0; /* a _PXM needs an SRAT domain */
+	CHECK(!builds(&m));
+	m = machine;
+	m.nr_pci = 2;
+	m.pci[0].bus_last = 8;
+	m.pci[1] = (struct acpi_pci_root){.bus_first = 8, .bus_last = 9, .node = -1};
+	CHECK(!builds(&m)); /* overlapping bus ranges */
+	m.pci[1].bus_first = 9;
+	CHECK(builds(&m)); /* no windows at all: only buses */
+	m.pci[1].bus_last = 7;
+	CHECK(!builds(&m));
 }
 
 /* machine with another PCI layout: 64 buses of ECAM below the 32-bit window, and so on. */
@@ -654,11 +766,76 @@ static struct acpi_machine pci_variant(void)
 
 	m.ecam_addr = 0xb0000000;
 	m.ecam_buses = 64;
-	m.pci_mem32_base = 0x80000000;
-	m.pci_mem32_end = 0xb0000000;
-	m.pci_mem64_base = 0x8000000000ULL;
-	m.pci_mem64_end = 0x10000000000ULL;
+	m.pci[0].bus_last = 63;
+	m.pci[0].mem32_base = 0x80000000;
+	m.pci[0].mem32_end = 0xb0000000;
+	m.pci[0].mem64_base = 0x8000000000ULL;
+	m.pci[0].mem64_end = 0x10000000000ULL;
 	return m;
+}
+
+/*
+ * Two guest nodes (CPUs 0,2 and 1,3; RAM below the hole split between them, node 1's
+ * also above 4 GiB) and three root complexes: PCI0 with no node and no memory windows
+ * (nothing behind it), PC01 on node 1 with a window of each kind, PC02 on node 0 with
+ * memory only.
+ */
+static struct acpi_machine numa_variant(void)
+{
+	struct acpi_machine m = machine;
+
+	m.ecam_buses = 16;
+	m.nr_pci = 3;
+	m.pci[0] = (struct acpi_pci_root){
+		0, 3, -1, 0xc000, 0xd000, 0xc0000000, 0xc0000000, 0x1000000000ULL, 0x1000000000ULL};
+	m.pci[1] = (struct acpi_pci_root){
+		4, 6, 1, 0xd000, 0xe000, 0xc0000000, 0xc0300000, 0x1000000000ULL, 0x1000200000ULL};
+	m.pci[2] = (struct acpi_pci_root){
+		7, 15, 0, 0xe000, 0xe000, 0xc0300000, 0xe0000000, 0x1000200000ULL, 0x2000000000ULL};
+	m.nr_nodes = 2;
+	m.cpu_node[1] = m.cpu_node[3] = 1;
+	m.nr_mem = 3;
+	m.mem[0] = (struct acpi_mem_range){0, 0x40000000, 0};
+	m.mem[1] = (struct acpi_mem_range){0x40000000, 0x80000000, 1};
+	m.mem[2] = (struct acpi_mem_range){0x100000000ULL, 0x40000000, 1};
+	m.distance[0][0] = m.distance[1][1] = 10;
+	m.distance[0][1] = 21;
+	m.distance[1][0] = 21;
+	return m;
+}
+
+/* Nodes, CPUs and ranges out of bounds, or a SLIT Linux would throw away. */
+static void test_bad_numa(void)
+{
+	struct acpi_machine m = numa_variant();
+
+	CHECK(builds(&m));
+	m.cpu_node[3] = 2;
+	CHECK(!builds(&m));
+	m = numa_variant();
+	m.mem[2].node = 2;
+	CHECK(!builds(&m));
+	m = numa_variant();
+	m.mem[1].size = 0;
+	CHECK(!builds(&m));
+	m = numa_variant();
+	m.nr_mem = 0;
+	CHECK(!builds(&m));
+	m = numa_variant();
+	m.nr_mem = ACPI_MAX_MEM_RANGES + 1;
+	CHECK(!builds(&m));
+	m = numa_variant();
+	m.nr_nodes = ACPI_MAX_NODES + 1;
+	CHECK(!builds(&m));
+	m = numa_variant();
+	m.distance[1][0] = 10;
+	CHECK(!builds(&m));
+	m = numa_variant();
+	m.distance[1][1] = 11;
+	CHECK(!builds(&m));
+	m = numa_variant();
+	m.pci[1].node = 2;
+	CHECK(!builds(&m));
 }
 
 /*
@@ -672,15 +849,27 @@ static void test_pci_variants(void)
 
 	m.ecam_addr = 0x8000000000ULL;
 	m.ecam_buses = 1;
-	m.pci_mem32_base = 0xfe000000;
-	m.pci_mem32_end = 0xfe000001;
-	m.pci_mem64_base = 0x4000000000ULL;
-	m.pci_mem64_end = 0x4000000001ULL;
+	m.pci[0].bus_last = 0;
+	m.pci[0].mem32_base = 0xfe000000;
+	m.pci[0].mem32_end = 0xfe000001;
+	m.pci[0].mem64_base = 0x4000000000ULL;
+	m.pci[0].mem64_end = 0x4000000001ULL;
 	for (size_t i = 0; i < sizeof(gsi_bases); i++) {
 		m.pci_intx_gsi_base = gsi_bases[i];
 		check_all(GUEST_ADDR, &m);
 	}
 	m = pci_variant();
+	check_all(GUEST_ADDR, &m);
+	m = numa_variant();
+	check_all(GUEST_ADDR, &m);
+	/* eight root complexes, the most a DSDT gets */
+	m.nr_pci = ACPI_MAX_PCI_ROOTS;
+	m.pci[2].bus_last = 7;
+	for (unsigned int i = 3; i < ACPI_MAX_PCI_ROOTS; i++)
+		m.pci[i] = (struct acpi_pci_root){.bus_first = (uint8_t)(i + 5),
+						  .bus_last = (uint8_t)(i + 5),
+						  .node = (int)i % 2};
+	m.pci[ACPI_MAX_PCI_ROOTS - 1].bus_last = 15;
 	check_all(GUEST_ADDR, &m);
 }
 
@@ -737,9 +926,32 @@ static void check_dsl_mcfg(const char *dir, const struct acpi_machine *m)
 	snprintf(want, sizeof(want), "Base Address : %016" PRIX64, m->ecam_addr);
 	CHECK(file_has(dir, "mcfg.dsl", want));
 	CHECK(file_has(dir, "mcfg.dsl", "Segment Group Number : 0000"));
-	CHECK(file_has(dir, "mcfg.dsl", "Start Bus Number : 00"));
-	snprintf(want, sizeof(want), "End Bus Number : %02X", m->ecam_buses - 1u);
-	CHECK(file_has(dir, "mcfg.dsl", want));
+	for (unsigned int i = 0; i < m->nr_pci; i++) {
+		snprintf(want, sizeof(want), "Start Bus Number : %02X", m->pci[i].bus_first);
+		CHECK(file_has(dir, "mcfg.dsl", want));
+		snprintf(want, sizeof(want), "End Bus Number : %02X", m->pci[i].bus_last);
+		CHECK(file_has(dir, "mcfg.dsl", want));
+	}
+}
+
+/* The SRAT's and SLIT's entries as iasl decodes them. */
+static void check_dsl_numa(const char *dir, const struct acpi_machine *m)
+{
+	char want[128];
+
+	CHECK(file_has(dir, "srat.dsl", "[Processor Local APIC/SAPIC Affinity]"));
+	CHECK(file_has(dir, "srat.dsl", "[Memory Affinity]"));
+	for (unsigned int i = 0; i < m->nr_mem; i++) {
+		snprintf(want, sizeof(want), "Base Address : %016" PRIX64, m->mem[i].base);
+		CHECK(file_has(dir, "srat.dsl", want));
+		snprintf(want, sizeof(want), "Address Length : %016" PRIX64, m->mem[i].size);
+		CHECK(file_has(dir, "srat.dsl", want));
+	}
+	snprintf(want, sizeof(want), "Localities : %016X", m->nr_nodes);
+	CHECK(file_has(dir, "slit.dsl", want));
+	snprintf(want, sizeof(want), "Locality   1 : %02X %02X", m->distance[1][0],
+		 m->distance[1][1]);
+	CHECK(m->nr_nodes < 2 || file_has(dir, "slit.dsl", want));
 }
 
 /*
@@ -786,41 +998,69 @@ static bool dsl_has_range(FILE *f, const struct dsl_range *r)
 	return hits == 3;
 }
 
-/* PCI0's and MRES's _CRS in the disassembled DSDT. */
-static void check_dsl_crs(const char *dir, const struct acpi_machine *m)
+static bool dsl_find_range(const char *dir, const struct dsl_range *r)
 {
-	uint64_t ecam_len = (uint64_t)m->ecam_buses << 20;
-	uint64_t mem32_len = m->pci_mem32_end - m->pci_mem32_base;
-	uint64_t mem64_len = m->pci_mem64_end - m->pci_mem64_base;
-	const struct dsl_range ranges[] = {
-		{"PCI0", "WordBusNumber (", "ResourceProducer", 4, 4, 0, m->ecam_buses - 1u,
-		 m->ecam_buses},
-		{"PCI0", "IO (", "Decode16", 4, 2, 0xcf8, 0xcf8, 8},
-		{"PCI0", "DWordIO (", "EntireRange", 8, 8, 0, 0xcf7, 0xcf8},
-		{"PCI0", "DWordIO (", "EntireRange", 8, 8, 0xd00, 0xffff, 0xf300},
-		{"PCI0", "DWordMemory (", "NonCacheable", 8, 8, m->pci_mem32_base,
-		 m->pci_mem32_end - 1u, mem32_len},
-		{"PCI0", "QWordMemory (", "Prefetchable", 16, 16, m->pci_mem64_base,
-		 m->pci_mem64_end - 1, mem64_len},
-		{"MRES", "QWordMemory (", "NonCacheable", 16, 16, m->ecam_addr,
-		 m->ecam_addr + ecam_len - 1, ecam_len},
-	};
 	char path[512];
+	bool found;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/dsdt.dsl", dir);
 	f = fopen(path, "r");
-	CHECK(f);
 	if (!f)
-		return;
-	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-		if (!dsl_has_range(f, &ranges[i])) {
-			fprintf(stderr, "%s %s[%#" PRIx64 ", %#" PRIx64 "] not in dsdt.dsl\n",
-				ranges[i].device, ranges[i].desc, ranges[i].min, ranges[i].max);
-			CHECK(!"_CRS range missing");
-		}
-	}
+		return false;
+	found = dsl_has_range(f, r);
 	fclose(f);
+	if (!found)
+		fprintf(stderr, "%s %s[%#" PRIx64 ", %#" PRIx64 "] not in dsdt.dsl\n", r->device,
+			r->desc, r->min, r->max);
+	return found;
+}
+
+/* A root complex's bus range and windows; PCI0's legacy I/O besides. */
+static void check_dsl_root_crs(const char *dir, const struct acpi_machine *m, unsigned int i)
+{
+	const struct acpi_pci_root *r = &m->pci[i];
+	char name[5];
+
+	root_name(i, name);
+	CHECK(dsl_find_range(dir, &(struct dsl_range){name, "WordBusNumber (", "ResourceProducer",
+						      4, 4, r->bus_first, r->bus_last,
+						      r->bus_last - r->bus_first + 1u}));
+	if (i == 0) {
+		CHECK(dsl_find_range(
+			dir, &(struct dsl_range){name, "IO (", "Decode16", 4, 2, 0xcf8, 0xcf8, 8}));
+		CHECK(dsl_find_range(dir, &(struct dsl_range){name, "DWordIO (", "EntireRange", 8,
+							      8, 0, 0xcf7, 0xcf8}));
+		CHECK(dsl_find_range(dir, &(struct dsl_range){name, "DWordIO (", "EntireRange", 8,
+							      8, 0xd00, r->io_end - 1u,
+							      r->io_end - 0xd00u}));
+	} else if (r->io_end > r->io_base) {
+		CHECK(dsl_find_range(dir, &(struct dsl_range){name, "DWordIO (", "EntireRange", 8,
+							      8, r->io_base, r->io_end - 1u,
+							      r->io_end - r->io_base}));
+	}
+	if (r->mem32_end > r->mem32_base)
+		CHECK(dsl_find_range(dir,
+				     &(struct dsl_range){name, "DWordMemory (", "NonCacheable", 8,
+							 8, r->mem32_base, r->mem32_end - 1u,
+							 r->mem32_end - r->mem32_base}));
+	if (r->mem64_end > r->mem64_base)
+		CHECK(dsl_find_range(dir,
+				     &(struct dsl_range){name, "QWordMemory (", "Prefetchable", 16,
+							 16, r->mem64_base, r->mem64_end - 1,
+							 r->mem64_end - r->mem64_base}));
+}
+
+/* The root complexes' and MRES's _CRS in the disassembled DSDT. */
+static void check_dsl_crs(const char *dir, const struct acpi_machine *m)
+{
+	uint64_t ecam_len = (uint64_t)m->ecam_buses << 20;
+
+	for (unsigned int i = 0; i < m->nr_pci; i++)
+		check_dsl_root_crs(dir, m, i);
+	CHECK(dsl_find_range(dir, &(struct dsl_range){"MRES", "QWordMemory (", "NonCacheable", 16,
+						      16, m->ecam_addr, m->ecam_addr + ecam_len - 1,
+						      ecam_len}));
 }
 
 /* What acpiexec prints when a method or ACPICA's resource or _PRT conversion fails. */
@@ -847,12 +1087,25 @@ static const char *const acpiexec_failures[] = {
  * template then reports a "Data mismatch" in the End Tag because ACPICA writes its
  * checksum as 0 (meaning "not checked") where the template carries a real one: fine.
  */
-static void check_acpiexec(const char *dir)
+static void check_acpiexec(const char *dir, const struct acpi_machine *m)
 {
-	CHECK(run(dir, "timeout 60 acpiexec -b 'evaluate \\_S5; evaluate \\_SB.PCI0._PRT; "
-		       "evaluate \\_SB.PCI0._CRS; evaluate \\_SB.MRES._CRS; "
-		       "resources \\_SB.PCI0; resources \\_SB.MRES' "
-		       "dsdt.dat facp.dat apic.dat facs.dat mcfg.dat >exec.log 2>&1"));
+	char cmd[2048], name[5];
+	size_t n;
+
+	n = (size_t)snprintf(cmd, sizeof(cmd),
+			     "timeout 60 acpiexec -b 'evaluate \\_S5; evaluate \\_SB.PCI0._PRT; "
+			     "evaluate \\_SB.PCI0._CRS; evaluate \\_SB.MRES._CRS; "
+			     "resources \\_SB.PCI0; resources \\_SB.MRES");
+	for (unsigned int i = 1; i < m->nr_pci; i++) {
+		root_name(i, name);
+		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n,
+				      "; evaluate \\_SB.%s._CRS; evaluate \\_SB.%s._PXM; "
+				      "resources \\_SB.%s",
+				      name, name, name);
+	}
+	snprintf(cmd + n, sizeof(cmd) - n, "' dsdt.dat facp.dat apic.dat facs.dat mcfg.dat%s",
+		 m->nr_nodes ? " srat.dat slit.dat >exec.log 2>&1" : " >exec.log 2>&1");
+	CHECK(run(dir, cmd));
 	CHECK(file_has(dir, "exec.log", "ACPI: FACP"));
 	CHECK(file_has(dir, "exec.log", "ACPI: MCFG"));
 	for (size_t i = 0; i < sizeof(acpiexec_failures) / sizeof(acpiexec_failures[0]); i++)
@@ -862,10 +1115,15 @@ static void check_acpiexec(const char *dir)
 	CHECK(file_has(dir, "exec.log", "[Package] Contains 128 Elements"));
 	CHECK(file_has(dir, "exec.log", "Evaluation of \\_SB.PCI0._CRS returned"));
 	CHECK(file_has(dir, "exec.log", "Evaluation of \\_SB.MRES._CRS returned"));
-	/* All 128 _PRT entries, PCI0's six descriptors and MRES's one got converted. */
+	/* All 128 _PRT entries, PCI0's descriptors (six with both memory windows) and
+	 * MRES's one got converted. */
 	CHECK(file_has(dir, "exec.log", "[7F] PCI IRQ Routing Table Package"));
-	CHECK(file_has(dir, "exec.log", "[06] EndTag Resource"));
+	CHECK(m->nr_pci > 1 || file_has(dir, "exec.log", "[06] EndTag Resource"));
 	CHECK(file_has(dir, "exec.log", "[01] EndTag Resource"));
+	CHECK(!m->nr_nodes || file_has(dir, "exec.log", "ACPI: SRAT"));
+	CHECK(!m->nr_nodes || file_has(dir, "exec.log", "ACPI: SLIT"));
+	CHECK(m->nr_pci < 2 || file_has(dir, "exec.log", "Evaluation of \\_SB.PC01._CRS returned"));
+	CHECK(m->nr_pci < 2 || file_has(dir, "exec.log", "Evaluation of \\_SB.PC01._PXM returned"));
 }
 
 /* Disassembles every table but the RSDP (iasl -d takes none: check_rsdp() covered it). */
@@ -877,6 +1135,11 @@ static void check_iasl_tables(const char *dir, const struct tables *t, const str
 	check_iasl_table(dir, "apic", t->madt, le32(t->madt + 4));
 	check_iasl_table(dir, "mcfg", t->mcfg, le32(t->mcfg + 4));
 	check_dsl_mcfg(dir, m);
+	if (t->srat && t->slit) {
+		check_iasl_table(dir, "srat", t->srat, le32(t->srat + 4));
+		check_iasl_table(dir, "slit", t->slit, le32(t->slit + 4));
+		check_dsl_numa(dir, m);
+	}
 	check_iasl_table(dir, "dsdt", t->dsdt, le32(t->dsdt + 4));
 	CHECK(file_has(dir, "dsdt.dsl", "_S5, Package (0x04)"));
 	CHECK(file_has(dir, "dsdt.dsl", "Name (_HID, EisaId (\"PNP0A08\")"));
@@ -898,12 +1161,12 @@ static void test_iasl(const struct acpi_machine *m)
 	CHECK(mkdtemp(dir));
 	CHECK(build(&t, buf, sizeof(buf), GUEST_ADDR, m) > 0);
 	check_rsdp(&t);
-	check_xsdt(&t);
+	check_xsdt(&t, m);
 	check_fadt(&t, m);
 	if (!t.xsdt || !t.fadt || !t.madt || !t.mcfg || !t.dsdt || !t.facs)
 		return;
 	check_iasl_tables(dir, &t, m);
-	check_acpiexec(dir);
+	check_acpiexec(dir, m);
 	if (check_failures != failures)
 		fprintf(stderr, "acpica-tools output kept in %s\n", dir);
 	else
@@ -921,6 +1184,8 @@ static int test_acpica(void)
 		return CHECK_SKIP;
 	}
 	test_iasl(&machine);
+	test_iasl(&m);
+	m = numa_variant();
 	test_iasl(&m);
 	return CHECK_DONE();
 }
@@ -949,5 +1214,6 @@ int main(int argc, char **argv)
 	test_too_small();
 	test_bad_input();
 	test_bad_pci();
+	test_bad_numa();
 	return CHECK_DONE();
 }

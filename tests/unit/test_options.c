@@ -1,4 +1,5 @@
 #include "tests/unit/check.h"
+#include "vmm/base/size.h"
 #include "vmm/options.h"
 
 #include <string.h>
@@ -83,17 +84,17 @@ static void test_sizes(void)
 {
 	uint64_t v;
 
-	CHECK(options_parse_size("512", &v) == 0 && v == 512ULL << 20);
-	CHECK(options_parse_size("4k", &v) == 0 && v == 4096);
-	CHECK(options_parse_size("3G", &v) == 0 && v == 3ULL << 30);
-	CHECK(options_parse_size("3GiB", &v) == 0 && v == 3ULL << 30);
-	CHECK(options_parse_size("1T", &v) == 0 && v == 1ULL << 40);
-	CHECK(options_parse_size("", &v) < 0);
-	CHECK(options_parse_size("G", &v) < 0);
-	CHECK(options_parse_size("-1G", &v) < 0);
-	CHECK(options_parse_size("1Q", &v) < 0);
-	CHECK(options_parse_size("99999999999999999999", &v) < 0);
-	CHECK(options_parse_size("17179869184T", &v) < 0); /* overflows 64 bits */
+	CHECK(size_parse("512", &v) == 0 && v == 512ULL << 20);
+	CHECK(size_parse("4k", &v) == 0 && v == 4096);
+	CHECK(size_parse("3G", &v) == 0 && v == 3ULL << 30);
+	CHECK(size_parse("3GiB", &v) == 0 && v == 3ULL << 30);
+	CHECK(size_parse("1T", &v) == 0 && v == 1ULL << 40);
+	CHECK(size_parse("", &v) < 0);
+	CHECK(size_parse("G", &v) < 0);
+	CHECK(size_parse("-1G", &v) < 0);
+	CHECK(size_parse("1Q", &v) < 0);
+	CHECK(size_parse("99999999999999999999", &v) < 0);
+	CHECK(size_parse("17179869184T", &v) < 0); /* overflows 64 bits */
 }
 
 static void test_topology_options(void)
@@ -120,7 +121,15 @@ static void test_topology_options(void)
 	CHECK(parse(&o, "--kernel=/k", "--pcie=switch,id=s,ports=2", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--pcie=switch,id=s,bus=r,ports=0", NULL, NULL) ==
 	      OPTIONS_ERROR);
-	CHECK(parse(&o, "--kernel=/k", "--pcie=root-port,id=r,bus=x", NULL, NULL) == OPTIONS_ERROR);
+	/* a root port's bus= (pcie.0 or a root complex) is resolved when the machine is built */
+	CHECK(parse(&o, "--kernel=/k", "--pcie=root-port,id=r,bus=x", NULL, NULL) == OPTIONS_OK);
+	options_free(&o);
+	CHECK(parse(&o, "--kernel=/k", "--pcie=root-port,id=r,numa=0", NULL, NULL) ==
+	      OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--pcie=root-complex,id=rc,bus=r", NULL, NULL) ==
+	      OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--pcie=root-complex,id=pcie.0", NULL, NULL) ==
+	      OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--disk=readonly=on", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,readonly=yes", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,queues=0", NULL, NULL) == OPTIONS_ERROR);
@@ -196,6 +205,71 @@ static void test_vfio_managed(void)
 	      OPTIONS_ERROR);
 }
 
+static enum options_result parsev(struct vm_options *o, const char *const *args)
+{
+	char *argv[16] = {"run"};
+	int argc = 1;
+
+	while (*args && argc < 15)
+		argv[argc++] = (char *)*args++;
+	argv[argc] = NULL;
+	return options_parse(argc, argv, o);
+}
+
+#define PARSE(o, ...) parsev(o, (const char *const[]){"--kernel=/k", __VA_ARGS__, NULL})
+
+/* --numa node=...: two nodes, their vCPUs and memory, root complexes on them; and every
+ * way the nodes can disagree with --cpus, --memory or each other. */
+static void test_numa_options(void)
+{
+	struct vm_options o;
+
+	CHECK(PARSE(&o, "--cpus=4", "--memory=1G", "--numa=node=1,cpus=1:3,memory=768M,host-node=1",
+		    "--numa=node=0,cpus=0,cpus=2,memory=256M", "--pcie=root-complex,id=rc1,numa=1",
+		    "--pcie=root-port,id=rp,bus=rc1", "--pcie=root-complex,id=rc2") == OPTIONS_OK);
+	CHECK(o.numa.nr_nodes == 2 && o.numa.node[1].memory == 768ULL << 20);
+	CHECK(o.numa.node[0].host_node == -1 && o.numa.node[1].host_node == 1);
+	CHECK(guest_numa_cpu_node(&o.numa, 0) == 0 && guest_numa_cpu_node(&o.numa, 1) == 1 &&
+	      guest_numa_cpu_node(&o.numa, 2) == 0 && guest_numa_cpu_node(&o.numa, 3) == 1);
+	CHECK(o.nr_ports == 3 && o.port[0].is_root_complex && o.port[0].numa == 1);
+	CHECK(!strcmp(o.port[1].bus, "rc1") && o.port[1].numa == -1 && !o.port[1].is_root_complex);
+	CHECK(o.port[2].is_root_complex && o.port[2].numa == -1);
+	options_free(&o);
+	CHECK(PARSE(&o, "--cpus=3", "--memory=512M", "--numa=node=0,cpus=0-2,memory=512M") ==
+	      OPTIONS_OK);
+	CHECK(o.numa.nr_nodes == 1 && guest_numa_cpu_node(&o.numa, 2) == 0);
+	options_free(&o);
+
+	/* overlapping vCPUs, a vCPU in no node or past --cpus */
+	CHECK(PARSE(&o, "--cpus=2", "--numa=node=0,cpus=0-1,memory=256M",
+		    "--numa=node=1,cpus=1,memory=256M") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--cpus=3", "--numa=node=0,cpus=0,memory=256M",
+		    "--numa=node=1,cpus=1,memory=256M") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--cpus=2", "--numa=node=0,cpus=0,memory=256M",
+		    "--numa=node=1,cpus=1-2,memory=256M") == OPTIONS_ERROR);
+	/* memory not summing up, not in 2M units; node 0 missing; a node twice */
+	CHECK(PARSE(&o, "--cpus=2", "--numa=node=0,cpus=0,memory=256M",
+		    "--numa=node=1,cpus=1,memory=128M") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--cpus=2", "--memory=514M", "--numa=node=0,cpus=0,memory=257M",
+		    "--numa=node=1,cpus=1,memory=257M") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--numa=node=1,cpus=0,memory=512M") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--numa=node=0,cpus=0,memory=256M", "--numa=node=0,cpus=0,memory=256M") ==
+	      OPTIONS_ERROR);
+	/* malformed: no memory, bad CPU list, unknown key, node out of range */
+	CHECK(PARSE(&o, "--numa=node=0,cpus=0") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--numa=node=0,cpus=1-0,memory=512M") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--numa=node=0,cpus=x,memory=512M") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--numa=node=0,cpus=0,memory=512M,policy=bind") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--numa=node=0,cpus=0,memory=0") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--numa=node=8,cpus=0,memory=512M") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--numa=node=0,cpus=0,memory=512M,host-node=64") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--numa=nodes=2") == OPTIONS_ERROR);
+	/* a root complex on a node the guest lacks */
+	CHECK(PARSE(&o, "--pcie=root-complex,id=rc,numa=0") == OPTIONS_ERROR);
+	CHECK(PARSE(&o, "--numa=node=0,cpus=0,memory=512M", "--pcie=root-complex,id=rc,numa=1") ==
+	      OPTIONS_ERROR);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -205,5 +279,6 @@ int main(void)
 	test_topology_options();
 	test_vfio_options();
 	test_vfio_managed();
+	test_numa_options();
 	return CHECK_DONE();
 }

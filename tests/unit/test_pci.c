@@ -311,6 +311,65 @@ static void test_config_mechanisms(struct fabric *f)
 	CHECK(iobus_read(&f->pio, 0xcfc, (uint8_t *)&v, 4) && v == 0xffffffff);
 }
 
+static bool in_window(uint64_t a, uint64_t base, uint64_t end)
+{
+	return a >= base && a < end;
+}
+
+/*
+ * Three root complexes: root 0 (host bridge, root port with an endpoint), root 1 on
+ * node 1 (a root port with an endpoint, an endpoint on the root bus itself), root 2
+ * empty. Buses are numbered root after root; each root's windows hold its own BARs and
+ * follow the previous root's; the last root gets the rest of each window.
+ */
+static void test_root_complexes(void)
+{
+	static struct fabric f;
+	struct pci_windows w = {0xc000,	    0x10000,	     0xc0000000,
+				0xe0000000, 0x1000000000ULL, 0x2000000000ULL};
+	struct pci_bus *r1, *r2;
+	struct pci_dev *rp0, *rp1, *a = endpoint(), *b = endpoint(), *c = endpoint();
+
+	iobus_init(&f.pio);
+	iobus_init(&f.mmio);
+	CHECK(pci_machine_init(&f.m, &f.pio, &f.mmio) == 0);
+	CHECK(pci_host_init(&f.host, &f.m, 0xe0000000, &reset_reg) == 0);
+	r1 = pci_root_new(&f.m, 1);
+	r2 = pci_root_new(&f.m, -1);
+	CHECK(r1 && r2 && f.m.nr_roots == 3 && f.m.root[0]->numa_node == -1);
+	rp0 = port_create_root(f.m.root[0], "rp0", 1);
+	rp1 = port_create_root(r1, "rp1", 2);
+	CHECK(rp0 && rp1 && pci_bus_attach(rp0->secondary, a, -1) == 0 &&
+	      pci_bus_attach(rp1->secondary, b, -1) == 0 && pci_bus_attach(r1, c, -1) == 0);
+	CHECK(pci_assign_resources(&f.m, &w) == 0);
+	CHECK(f.m.root[0]->first == 0 && f.m.root[0]->last == 1);
+	CHECK(r1->first == 2 && r1->last == 3 && r2->first == 4 && r2->last == 4);
+	CHECK(pci_get8(rp1, PCI_PRIMARY_BUS) == 2 && pci_get8(rp1, PCI_SECONDARY_BUS) == 3);
+	CHECK(pci_find(&f.m, 1, 0) == a && pci_find(&f.m, 3, 0) == b);
+	CHECK(pci_find(&f.m, 2, c->devfn) == c && pci_find(&f.m, 2, rp1->devfn) == rp1);
+	CHECK(pci_find(&f.m, 4, 0) == NULL && pci_find(&f.m, 5, 0) == NULL);
+	CHECK(ecam32(&f, 3, 0, PCI_VENDOR_ID) == 0x56781234);
+	/* windows follow each other, each holding its own root's BARs */
+	CHECK(f.m.root[0]->win.mem32_base == w.mem32_base);
+	CHECK(r1->win.mem32_base == f.m.root[0]->win.mem32_end);
+	CHECK(r2->win.mem32_base == r1->win.mem32_end && r2->win.mem32_end == w.mem32_end);
+	CHECK(r2->win.mem64_base == r1->win.mem64_end && r2->win.mem64_end == w.mem64_end);
+	CHECK(r1->win.mem32_end % 0x100000 == 0 && r1->win.mem64_end % 0x100000 == 0);
+	CHECK(in_window(pci_bar_addr(a, 0), f.m.root[0]->win.mem32_base,
+			f.m.root[0]->win.mem32_end));
+	CHECK(in_window(pci_bar_addr(b, 0), r1->win.mem32_base, r1->win.mem32_end));
+	CHECK(in_window(pci_bar_addr(c, 0), r1->win.mem32_base, r1->win.mem32_end));
+	CHECK(in_window(pci_bar_addr(b, 2), r1->win.mem64_base, r1->win.mem64_end));
+	CHECK(in_window(pci_bar_addr(a, 2), f.m.root[0]->win.mem64_base,
+			f.m.root[0]->win.mem64_end));
+	/* no I/O BARs: the first roots' I/O windows are empty, the last has all of it */
+	CHECK(f.m.root[0]->win.io_base == f.m.root[0]->win.io_end);
+	CHECK(r2->win.io_base == w.io_base && r2->win.io_end == w.io_end);
+	pci_machine_destroy(&f.m);
+	iobus_destroy(&f.pio);
+	iobus_destroy(&f.mmio);
+}
+
 int main(void)
 {
 	static struct fabric f;
@@ -323,6 +382,7 @@ int main(void)
 	test_rom(&f);
 	test_overlap_log(&f);
 	test_config_mechanisms(&f);
+	test_root_complexes();
 	pci_machine_destroy(&f.m);
 	iobus_destroy(&f.pio);
 	iobus_destroy(&f.mmio);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <numaif.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -36,18 +37,31 @@ static int ram_memfd(uint64_t size, bool hugepages)
 
 /* A memfd mapped shared (conduit's default, and what hugepages=on needs), or anonymous
  * private memory (fd < 0) with shared=off, as QEMU and cloud-hypervisor give. */
-static void *ram_map(int fd, uint64_t size, unsigned int flags)
+static void *ram_map(int fd, uint64_t size)
 {
-	int mflags = MAP_SHARED | MAP_NORESERVE;
-
 	if (fd < 0)
 		return mmap(NULL, size, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	/* Hugetlb memfds fail at fault time, not at mmap, when the pool is empty:
-	 * populate up front so a short pool is an error now, not a guest SIGBUS. */
-	if (flags & GUEST_RAM_HUGEPAGES)
-		mflags |= MAP_POPULATE;
-	return mmap(NULL, size, PROT_READ | PROT_WRITE, mflags, fd, 0);
+	return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+}
+
+/* MPOL_BIND per part: the pages of a shared memfd or hugetlb file take the policy of the
+ * range they are faulted through (mbind(2)). */
+static int ram_bind(uint8_t *host, uint64_t size, const struct guest_ram_bind *binds,
+		    unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned long mask[1] = {1UL << binds[i].host_node};
+
+		if (binds[i].host_node < 0 || binds[i].host_node >= 64 || binds[i].offset > size ||
+		    binds[i].size > size - binds[i].offset) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (mbind(host + binds[i].offset, binds[i].size, MPOL_BIND, mask, 64, 0))
+			return -1;
+	}
+	return 0;
 }
 
 /* Every page faulted in writable now, so that none changes under a running guest (the
@@ -68,6 +82,32 @@ static int ram_prefault(uint8_t *host, uint64_t size)
 
 int guest_ram_create(struct guest_ram *ram, uint64_t size, unsigned int flags)
 {
+	return guest_ram_create_bound(ram, size, flags, NULL, 0);
+}
+
+/* Hugetlb memfds fail at fault time, not at mmap, when the pool is empty: populated up
+ * front so a short pool is an error now, not a guest SIGBUS. */
+static int ram_fill(struct guest_ram *ram, unsigned int flags)
+{
+	if ((flags & GUEST_RAM_HUGEPAGES) && madvise(ram->host, ram->size, MADV_POPULATE_WRITE)) {
+		log_error("cannot allocate %llu MiB of guest RAM in 2M pages (%s): reserve them "
+			  "in /proc/sys/vm/nr_hugepages (per node: "
+			  "/sys/devices/system/node/nodeN/hugepages)",
+			  (unsigned long long)(ram->size >> 20), strerror(errno));
+		return -1;
+	}
+	if ((flags & GUEST_RAM_PREFAULT) && ram_prefault(ram->host, ram->size)) {
+		log_error("cannot prefault %llu MiB of guest RAM (%s): lower --memory or drop "
+			  "prefault=on",
+			  (unsigned long long)(ram->size >> 20), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int guest_ram_create_bound(struct guest_ram *ram, uint64_t size, unsigned int flags,
+			   const struct guest_ram_bind *binds, unsigned int nr_binds)
+{
 	bool huge = flags & GUEST_RAM_HUGEPAGES;
 
 	memset(ram, 0, sizeof(*ram));
@@ -81,7 +121,7 @@ int guest_ram_create(struct guest_ram *ram, uint64_t size, unsigned int flags)
 		if (ram->fd < 0)
 			return -1;
 	}
-	ram->host = ram_map(ram->fd, size, flags);
+	ram->host = ram_map(ram->fd, size);
 	if (ram->host == MAP_FAILED) {
 		log_error("cannot map %llu MiB of guest RAM (%s)%s",
 			  (unsigned long long)(size >> 20), strerror(errno),
@@ -95,10 +135,13 @@ int guest_ram_create(struct guest_ram *ram, uint64_t size, unsigned int flags)
 	ram->size = size;
 	guest_ram_layout(size, &ram->low_size, &ram->high_size);
 	madvise(ram->host, size, MADV_DONTDUMP);
-	if ((flags & GUEST_RAM_PREFAULT) && ram_prefault(ram->host, size)) {
-		log_error("cannot prefault %llu MiB of guest RAM (%s): lower --memory or drop "
-			  "prefault=on",
-			  (unsigned long long)(size >> 20), strerror(errno));
+	if (ram_bind(ram->host, size, binds, nr_binds)) {
+		log_error("cannot bind guest RAM to its host NUMA nodes (mbind: %s)",
+			  strerror(errno));
+		guest_ram_destroy(ram);
+		return -1;
+	}
+	if (ram_fill(ram, flags)) {
 		guest_ram_destroy(ram);
 		return -1;
 	}

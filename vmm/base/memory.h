@@ -24,7 +24,16 @@ struct guest_ram {
 #define GUEST_RAM_PREFAULT  4U /* every page allocated and mapped writable at start */
 
 void guest_ram_layout(uint64_t size, uint64_t *low_size, uint64_t *high_size);
+/* Bytes [offset, offset + size) of guest RAM, in RAM order (low part first), taken
+ * from host NUMA node host_node only (MPOL_BIND, set before any page is faulted in). */
+struct guest_ram_bind {
+	uint64_t offset, size;
+	int host_node;
+};
+
 int guest_ram_create(struct guest_ram *ram, uint64_t size, unsigned int flags);
+int guest_ram_create_bound(struct guest_ram *ram, uint64_t size, unsigned int flags,
+			   const struct guest_ram_bind *binds, unsigned int nr_binds);
 int guest_ram_register(const struct guest_ram *ram, int vm_fd);
 void guest_ram_destroy(struct guest_ram *ram);
 void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len);

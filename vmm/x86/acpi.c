@@ -12,6 +12,7 @@
 #include "vmm/base/le.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/x86/aml.h"
@@ -226,29 +227,42 @@ static void acpi_dsdt_sleep_states(struct aml *a, const struct acpi_machine *m)
 	aml_end(a);
 }
 
-#define PCI0_SLOTS	32
+#define PCI_SLOTS	32
+#define PCI0_IO_FROM	0xd00 /* legacy ports below, 0xcf8-0xcff (config) excluded */
 #define MCFG_RESERVED	8
 #define MCFG_ENTRY_SIZE 16
 
-static void pci0_crs(struct aml *a, const struct acpi_machine *m)
+/* The windows a root complex forwards, each only when it is not empty. */
+static void pci_crs_windows(struct aml *a, const struct acpi_pci_root *r, bool pci0)
+{
+	if (pci0) {
+		aml_res_io(a, 0xcf8, 0xcf8, 1, 8);
+		aml_res_dword_io(a, 0, 0xcf7);
+		aml_res_dword_io(a, PCI0_IO_FROM, r->io_end - 1);
+	} else if (r->io_end > r->io_base) {
+		aml_res_dword_io(a, r->io_base, r->io_end - 1);
+	}
+	if (r->mem32_end > r->mem32_base)
+		aml_res_dword_memory(a, r->mem32_base, r->mem32_end - 1, AML_MEM_NONCACHEABLE);
+	if (r->mem64_end > r->mem64_base)
+		aml_res_qword_memory(a, r->mem64_base, r->mem64_end - 1, AML_MEM_PREFETCHABLE);
+}
+
+static void pci_crs(struct aml *a, const struct acpi_pci_root *r, bool pci0)
 {
 	aml_name(a, "_CRS");
 	aml_restemplate_begin(a);
-	aml_res_word_bus_number(a, 0, (uint16_t)(m->ecam_buses - 1));
-	aml_res_io(a, 0xcf8, 0xcf8, 1, 8);
-	aml_res_dword_io(a, 0, 0xcf7);
-	aml_res_dword_io(a, 0xd00, 0xffff);
-	aml_res_dword_memory(a, m->pci_mem32_base, m->pci_mem32_end - 1, AML_MEM_NONCACHEABLE);
-	aml_res_qword_memory(a, m->pci_mem64_base, m->pci_mem64_end - 1, AML_MEM_PREFETCHABLE);
+	aml_res_word_bus_number(a, r->bus_first, r->bus_last);
+	pci_crs_windows(a, r, pci0);
 	aml_end(a);
 }
 
 /* _PRT: every root-bus slot's four pins straight to IOAPIC GSIs (no link devices). */
-static void pci0_prt(struct aml *a, const struct acpi_machine *m)
+static void pci_prt(struct aml *a, const struct acpi_machine *m)
 {
 	aml_name(a, "_PRT");
 	aml_package_begin(a);
-	for (unsigned int slot = 0; slot < PCI0_SLOTS; slot++) {
+	for (unsigned int slot = 0; slot < PCI_SLOTS; slot++) {
 		for (unsigned int pin = 0; pin < 4; pin++) {
 			aml_package_begin(a);
 			aml_int(a, (uint64_t)slot << 16 | 0xffff); /* device, any function */
@@ -261,12 +275,15 @@ static void pci0_prt(struct aml *a, const struct acpi_machine *m)
 	aml_end(a);
 }
 
-/* \_SB.PCI0, the PCI Express root complex (PNP0A08, compatible with PNP0A03), and a
- * motherboard resource device (PNP0C02) that reserves the ECAM window. */
-static void acpi_dsdt_pci0(struct aml *a, const struct acpi_machine *m)
+/* A PCI Express root complex (PNP0A08, compatible with PNP0A03): PCI0, PC01, ... */
+static void acpi_dsdt_pci_root(struct aml *a, const struct acpi_machine *m, unsigned int i)
 {
-	aml_scope_begin(a, "\\_SB");
-	aml_device_begin(a, "PCI0");
+	const struct acpi_pci_root *r = &m->pci[i];
+	char name[5] = "PCI0";
+
+	if (i)
+		snprintf(name, sizeof(name), "PC%02u", i % 100);
+	aml_device_begin(a, name);
 	aml_name(a, "_HID");
 	aml_int(a, aml_eisaid("PNP0A08"));
 	aml_name(a, "_CID");
@@ -274,12 +291,25 @@ static void acpi_dsdt_pci0(struct aml *a, const struct acpi_machine *m)
 	aml_name(a, "_SEG");
 	aml_int(a, 0);
 	aml_name(a, "_BBN");
-	aml_int(a, 0);
+	aml_int(a, r->bus_first);
 	aml_name(a, "_UID");
-	aml_int(a, 0);
-	pci0_crs(a, m);
-	pci0_prt(a, m);
+	aml_int(a, i);
+	if (r->node >= 0) { /* _PXM: the node of the devices below (ACPI 6.3 §6.2.14) */
+		aml_name(a, "_PXM");
+		aml_int(a, (uint64_t)r->node);
+	}
+	pci_crs(a, r, i == 0);
+	pci_prt(a, m);
 	aml_end(a);
+}
+
+/* \_SB's root complexes, and a motherboard resource device (PNP0C02) that reserves the
+ * ECAM window. */
+static void acpi_dsdt_pci(struct aml *a, const struct acpi_machine *m)
+{
+	aml_scope_begin(a, "\\_SB");
+	for (unsigned int i = 0; i < m->nr_pci; i++)
+		acpi_dsdt_pci_root(a, m, i);
 	aml_device_begin(a, "MRES");
 	aml_name(a, "_HID");
 	aml_int(a, aml_eisaid("PNP0C02"));
@@ -299,7 +329,7 @@ typedef void (*acpi_dsdt_fn)(struct aml *a, const struct acpi_machine *m);
 /* What the DSDT defines, in order. */
 static const acpi_dsdt_fn acpi_dsdt_parts[] = {
 	acpi_dsdt_sleep_states,
-	acpi_dsdt_pci0,
+	acpi_dsdt_pci,
 };
 
 static uint64_t acpi_build_dsdt(struct acpi_builder *b)
@@ -434,34 +464,125 @@ static uint64_t acpi_build_madt(struct acpi_builder *b)
 	return gpa;
 }
 
-/* MCFG (PCI Firmware spec §4.1.2): one ECAM allocation, segment 0, buses 0..n-1. */
+/* MCFG (PCI Firmware spec §4.1.2): segment 0's ECAM, one entry per root complex with
+ * its bus range; the base address is that of bus 0 in every entry. */
 static uint64_t acpi_build_mcfg(struct acpi_builder *b)
 {
-	size_t len = ACPI_HDR_SIZE + MCFG_RESERVED + MCFG_ENTRY_SIZE;
+	const struct acpi_machine *m = b->m;
+	size_t len = ACPI_HDR_SIZE + MCFG_RESERVED + m->nr_pci * MCFG_ENTRY_SIZE;
 	uint64_t gpa;
 	uint8_t *t = acpi_table_begin(b, "MCFG", len, 1, &gpa), *e;
 
 	if (!t)
 		return 0;
 	e = t + ACPI_HDR_SIZE + MCFG_RESERVED;
-	le_put(e, 8, b->m->ecam_addr);
-	le_put(e + 8, 2, 0);
-	e[10] = 0;
-	e[11] = (uint8_t)(b->m->ecam_buses - 1);
+	for (unsigned int i = 0; i < m->nr_pci; i++, e += MCFG_ENTRY_SIZE) {
+		le_put(e, 8, m->ecam_addr);
+		le_put(e + 8, 2, 0);
+		e[10] = m->pci[i].bus_first;
+		e[11] = m->pci[i].bus_last;
+	}
 	acpi_table_end(t, len);
 	return gpa;
 }
 
-typedef uint64_t (*acpi_table_fn)(struct acpi_builder *b);
+/* System Resource Affinity Table (ACPI 6.3 section 5.2.16), revision 3. */
+#define SRAT_REVISION	 3
+#define SRAT_HEADER_SIZE 48 /* header, a reserved 1 (4 bytes), 8 reserved bytes */
+#define SRAT_LAPIC	 0
+#define SRAT_LAPIC_SIZE	 16
+#define SRAT_MEMORY	 1
+#define SRAT_MEMORY_SIZE 40
+#define SRAT_ENABLED	 (1u << 0)
+#define SLIT_REVISION	 1
+#define SLIT_LOCALITIES	 36 /* 8 bytes, then the matrix, row by row */
+#define SLIT_HEADER_SIZE 44
 
-/* Tables the XSDT lists, in order; each returns its guest address, or 0 if out of room. */
-static const acpi_table_fn acpi_xsdt_tables[] = {
-	acpi_build_fadt,
-	acpi_build_madt,
-	acpi_build_mcfg,
+/* Processor Local APIC/SAPIC Affinity (5.2.16.1): the domain split in bits 7:0 and 31:8. */
+static uint8_t *srat_put_lapic(uint8_t *p, uint8_t apic_id, uint32_t node)
+{
+	p[0] = SRAT_LAPIC;
+	p[1] = SRAT_LAPIC_SIZE;
+	p[2] = (uint8_t)node;
+	p[3] = apic_id;
+	le_put(p + 4, 4, SRAT_ENABLED);
+	le_put(p + 9, 3, node >> 8);
+	return p + SRAT_LAPIC_SIZE;
+}
+
+/* Memory Affinity (5.2.16.2): neither hot-pluggable nor non-volatile. */
+static uint8_t *srat_put_memory(uint8_t *p, const struct acpi_mem_range *r)
+{
+	p[0] = SRAT_MEMORY;
+	p[1] = SRAT_MEMORY_SIZE;
+	le_put(p + 2, 4, r->node);
+	le_put(p + 8, 8, r->base);
+	le_put(p + 16, 8, r->size);
+	le_put(p + 28, 4, SRAT_ENABLED);
+	return p + SRAT_MEMORY_SIZE;
+}
+
+static uint64_t acpi_build_srat(struct acpi_builder *b)
+{
+	const struct acpi_machine *m = b->m;
+	size_t len = SRAT_HEADER_SIZE + m->nr_cpus * SRAT_LAPIC_SIZE + m->nr_mem * SRAT_MEMORY_SIZE;
+	uint64_t gpa;
+	uint8_t *t = acpi_table_begin(b, "SRAT", len, SRAT_REVISION, &gpa), *p;
+
+	if (!t)
+		return 0;
+	le_put(t + ACPI_HDR_SIZE, 4, 1); /* "reserved, must be 1" for compatibility */
+	p = t + SRAT_HEADER_SIZE;
+	for (unsigned int cpu = 0; cpu < m->nr_cpus; cpu++)
+		p = srat_put_lapic(p, (uint8_t)cpu, m->cpu_node[cpu]);
+	for (unsigned int i = 0; i < m->nr_mem; i++)
+		p = srat_put_memory(p, &m->mem[i]);
+	acpi_table_end(t, len);
+	return gpa;
+}
+
+/* System Locality Information Table (5.2.17): localities are the proximity domains. */
+static uint64_t acpi_build_slit(struct acpi_builder *b)
+{
+	const struct acpi_machine *m = b->m;
+	size_t len = SLIT_HEADER_SIZE + m->nr_nodes * m->nr_nodes;
+	uint64_t gpa;
+	uint8_t *t = acpi_table_begin(b, "SLIT", len, SLIT_REVISION, &gpa);
+
+	if (!t)
+		return 0;
+	le_put(t + SLIT_LOCALITIES, 8, m->nr_nodes);
+	for (unsigned int i = 0; i < m->nr_nodes; i++)
+		memcpy(t + SLIT_HEADER_SIZE + i * m->nr_nodes, m->distance[i], m->nr_nodes);
+	acpi_table_end(t, len);
+	return gpa;
+}
+
+static bool acpi_has_numa(const struct acpi_machine *m)
+{
+	return m->nr_nodes > 0;
+}
+
+/* Tables the XSDT may list, in order; each builder returns its guest address, or 0 if
+ * out of room; a table whose wanted() says no is left out. */
+static const struct {
+	uint64_t (*build)(struct acpi_builder *b);
+	bool (*wanted)(const struct acpi_machine *m);
+} acpi_xsdt_tables[] = {
+	{acpi_build_fadt, NULL},	  {acpi_build_madt, NULL},	    {acpi_build_mcfg, NULL},
+	{acpi_build_srat, acpi_has_numa}, {acpi_build_slit, acpi_has_numa},
 };
 
 #define ACPI_NR_XSDT_TABLES (sizeof(acpi_xsdt_tables) / sizeof(acpi_xsdt_tables[0]))
+
+static size_t acpi_nr_tables(const struct acpi_machine *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ACPI_NR_XSDT_TABLES; i++)
+		n += !acpi_xsdt_tables[i].wanted || acpi_xsdt_tables[i].wanted(m);
+	return n;
+}
 
 static void acpi_put_rsdp(uint8_t *rsdp, uint64_t xsdt)
 {
@@ -475,37 +596,85 @@ static void acpi_put_rsdp(uint8_t *rsdp, uint64_t xsdt)
 	rsdp[RSDP_EXT_CHECKSUM] = acpi_checksum(rsdp, RSDP_SIZE);
 }
 
+/* Root complexes in bus order inside the ECAM; PCI0 decodes I/O from 0xd00. (A root
+ * complex with nothing behind it may have no memory windows, PCI0 included.) */
+static bool acpi_pci_ok(const struct acpi_machine *m)
+{
+	const struct acpi_pci_root *r = m->pci;
+
+	if (m->nr_pci < 1 || m->nr_pci > ACPI_MAX_PCI_ROOTS || r->bus_first != 0 ||
+	    r->io_end <= PCI0_IO_FROM || r->io_end > 0x10000)
+		return false;
+	for (unsigned int i = 0; i < m->nr_pci; i++) {
+		if (m->pci[i].bus_last < m->pci[i].bus_first ||
+		    m->pci[i].bus_last >= m->ecam_buses || m->pci[i].node >= (int)m->nr_nodes ||
+		    (i && m->pci[i].bus_first <= m->pci[i - 1].bus_last))
+			return false;
+	}
+	return true;
+}
+
+static bool acpi_numa_ok(const struct acpi_machine *m)
+{
+	if (m->nr_nodes > ACPI_MAX_NODES || m->nr_mem > ACPI_MAX_MEM_RANGES ||
+	    (m->nr_nodes && !m->nr_mem))
+		return false;
+	for (unsigned int cpu = 0; m->nr_nodes && cpu < m->nr_cpus; cpu++)
+		if (m->cpu_node[cpu] >= m->nr_nodes)
+			return false;
+	for (unsigned int i = 0; i < m->nr_mem; i++)
+		if (m->mem[i].node >= m->nr_nodes || !m->mem[i].size)
+			return false;
+	/* SLIT: 10 is a node's distance to itself; others are above it, 255 unreachable */
+	for (unsigned int i = 0; i < m->nr_nodes; i++)
+		for (unsigned int j = 0; j < m->nr_nodes; j++)
+			if (i == j ? m->distance[i][j] != 10 : m->distance[i][j] <= 10)
+				return false;
+	return true;
+}
+
 static bool acpi_machine_ok(const struct acpi_machine *m)
 {
 	return m->nr_cpus >= 1 && m->nr_cpus <= ACPI_MAX_CPUS && m->sci_irq < ACPI_ISA_IRQS &&
-	       m->ecam_buses >= 1 && m->ecam_buses <= 256 && m->pci_mem32_end > m->pci_mem32_base &&
-	       m->pci_mem64_end > m->pci_mem64_base;
+	       m->ecam_buses >= 1 && m->ecam_buses <= 256 && acpi_pci_ok(m) && acpi_numa_ok(m);
+}
+
+/* Builds each wanted table and lists it in the XSDT; false when one does not fit. */
+static bool acpi_build_tables(struct acpi_builder *b, uint8_t *xsdt)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ACPI_NR_XSDT_TABLES; i++) {
+		uint64_t table;
+
+		if (acpi_xsdt_tables[i].wanted && !acpi_xsdt_tables[i].wanted(b->m))
+			continue;
+		table = acpi_xsdt_tables[i].build(b);
+		if (!table)
+			return false;
+		le_put(xsdt + ACPI_HDR_SIZE + n++ * XSDT_ENTRY_SIZE, 8, table);
+	}
+	return true;
 }
 
 size_t acpi_build(const struct acpi_machine *m, uint8_t *buf, size_t size, uint64_t guest_addr)
 {
 	struct acpi_builder b = {.m = m, .buf = buf, .size = size, .guest_addr = guest_addr};
-	size_t xsdt_len = ACPI_HDR_SIZE + ACPI_NR_XSDT_TABLES * XSDT_ENTRY_SIZE;
+	size_t xsdt_len;
 	uint64_t rsdp_gpa, xsdt_gpa;
 	uint8_t *rsdp, *xsdt;
 
 	if (guest_addr % 16 || !acpi_machine_ok(m))
 		return 0;
+	xsdt_len = ACPI_HDR_SIZE + acpi_nr_tables(m) * XSDT_ENTRY_SIZE;
 	rsdp = acpi_reserve(&b, RSDP_SIZE, 16, &rsdp_gpa);
 	xsdt = acpi_table_begin(&b, "XSDT", xsdt_len, XSDT_REVISION, &xsdt_gpa);
 	if (!rsdp || !xsdt)
 		return 0;
 	b.facs = acpi_build_facs(&b);
 	b.dsdt = acpi_build_dsdt(&b);
-	if (!b.facs || !b.dsdt)
+	if (!b.facs || !b.dsdt || !acpi_build_tables(&b, xsdt))
 		return 0;
-	for (size_t i = 0; i < ACPI_NR_XSDT_TABLES; i++) {
-		uint64_t table = acpi_xsdt_tables[i](&b);
-
-		if (!table)
-			return 0;
-		le_put(xsdt + ACPI_HDR_SIZE + i * XSDT_ENTRY_SIZE, 8, table);
-	}
 	acpi_table_end(xsdt, xsdt_len);
 	acpi_put_rsdp(rsdp, xsdt_gpa);
 	return b.used;
