@@ -223,6 +223,10 @@ static int inventory_fill_dev(struct inventory_scan *s, struct pci_dev *p, struc
 	d->device_id = p->device_id;
 	d->class_id = p->device_class;
 	d->numa_node = p->numa_node;
+	if (d->numa_node >= 0 &&
+	    host_read_line(s->src->sysfs, d->node_cpus, sizeof(d->node_cpus),
+			   "/devices/system/node/node%d/cpulist", d->numa_node))
+		d->node_cpus[0] = '\0';
 	d->iommu_group = inventory_group_number(pci_get_string_property(p, PCI_FILL_IOMMU_GROUP));
 	driver = pci_get_string_property(p, PCI_FILL_DRIVER);
 	if (driver && !(d->driver = strdup(driver)))
@@ -405,6 +409,8 @@ static void inventory_print_line(const struct inventory_dev *d, FILE *out)
 		d->vendor_id, d->device_id, d->driver ? d->driver : "none");
 	inventory_print_group(d, out);
 	fprintf(out, "  numa=%d", d->numa_node);
+	if (d->node_cpus[0])
+		fprintf(out, " node-cpus=%s", d->node_cpus);
 	if (d->sriov) {
 		fprintf(out, "  sriov=%d/%d", d->num_vfs, d->total_vfs);
 		if (d->vfs.count) {
@@ -531,6 +537,7 @@ static void inventory_json_dev(const struct inventory_dev *d, FILE *out)
 	fputs(", \"group_members\": ", out);
 	inventory_json_list(&d->group_members, out);
 	fprintf(out, ", \"numa_node\": %d", d->numa_node);
+	inventory_json_field("node_cpus", d->node_cpus[0] ? d->node_cpus : NULL, out);
 	if (d->sriov) {
 		fprintf(out,
 			", \"sriov\": {\"num_vfs\": %d, \"total_vfs\": %d, \"vfs\": ", d->num_vfs,

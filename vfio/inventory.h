@@ -33,6 +33,7 @@ struct inventory_dev {
 	int iommu_group;		     /* -1: no IOMMU group (no IOMMU, or not behind one) */
 	struct inventory_list group_members; /* other devices in the IOMMU group */
 	int numa_node;			     /* -1: no NUMA affinity */
+	char node_cpus[256];		     /* that node's CPUs ("0-7,16-23"); "" unknown */
 	bool sriov;			     /* an SR-IOV PF: the three fields below apply */
 	int num_vfs, total_vfs;
 	struct inventory_list vfs; /* BDFs of the enabled VFs, virtfn0 first */

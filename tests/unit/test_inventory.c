@@ -126,6 +126,9 @@ static void build_iommu_tree(const char *s)
 	set_driver(s, "0000:00:03.0", ODD_DRIVER);
 	set_attr(s, "0000:00:03.0", "sriov_totalvfs", "4\n");
 	set_attr(s, "0000:00:03.0", "sriov_numvfs", "0\n");
+	/* node 1's CPUs are known, node 0's are not (no such directory) */
+	tree_mkdirs(tree_at("%s/devices/system/node/node1", s));
+	tree_put_text(tree_at("%s/devices/system/node/node1/cpulist", s), "2-3\n");
 }
 
 /* No IOMMU; domains that sort differently as text and as numbers (VMD uses 10000+). */
@@ -413,23 +416,24 @@ static void test_plain(const struct inventory *inv)
 {
 	char *text = render(inv, false);
 	bool same = !strcmp(
-		text, "0000:00:00.0  Host bridge: Intel Corporation 82G33/G31/P35/P31 Express DRAM "
-		      "Controller [8086:29c0]  driver=none  iommu_group=0 (with 0000:00:1f.0)  "
-		      "numa=0\n"
-		      "0000:00:02.0  Ethernet controller: Intel Corporation 82576 Gigabit Network "
-		      "Connection [8086:10c9]  driver=igb  iommu_group=3 (alone)  numa=1  "
-		      "sriov=2/7 vfs=0000:00:12.0,0000:00:12.2\n"
-		      "0000:00:03.0  Class 0b40: " ODD_VENDOR " Widget "
-		      "[1234:abcd]  driver=" ODD_DRIVER "  iommu_group=none  numa=-1  sriov=0/4\n"
-		      "0000:00:12.0  Ethernet controller: Intel Corporation 82576 Virtual Function "
-		      "[8086:10ca]  driver=vfio-pci  iommu_group=9 (alone)  numa=1  "
-		      "vf-of=0000:00:02.0\n"
-		      "0000:00:12.2  Ethernet controller: Intel Corporation 82576 Virtual Function "
-		      "[8086:10ca]  driver=none  iommu_group=10 (alone)  numa=1  "
-		      "vf-of=0000:00:02.0\n"
-		      "0000:00:1f.0  ISA bridge: Intel Corporation 82801IB (ICH9) LPC Interface "
-		      "Controller [8086:2918]  driver=lpc_ich  iommu_group=0 (with 0000:00:00.0)  "
-		      "numa=0\n");
+		text,
+		"0000:00:00.0  Host bridge: Intel Corporation 82G33/G31/P35/P31 Express DRAM "
+		"Controller [8086:29c0]  driver=none  iommu_group=0 (with 0000:00:1f.0)  "
+		"numa=0\n"
+		"0000:00:02.0  Ethernet controller: Intel Corporation 82576 Gigabit Network "
+		"Connection [8086:10c9]  driver=igb  iommu_group=3 (alone)  numa=1 node-cpus=2-3  "
+		"sriov=2/7 vfs=0000:00:12.0,0000:00:12.2\n"
+		"0000:00:03.0  Class 0b40: " ODD_VENDOR " Widget "
+		"[1234:abcd]  driver=" ODD_DRIVER "  iommu_group=none  numa=-1  sriov=0/4\n"
+		"0000:00:12.0  Ethernet controller: Intel Corporation 82576 Virtual Function "
+		"[8086:10ca]  driver=vfio-pci  iommu_group=9 (alone)  numa=1 node-cpus=2-3  "
+		"vf-of=0000:00:02.0\n"
+		"0000:00:12.2  Ethernet controller: Intel Corporation 82576 Virtual Function "
+		"[8086:10ca]  driver=none  iommu_group=10 (alone)  numa=1 node-cpus=2-3  "
+		"vf-of=0000:00:02.0\n"
+		"0000:00:1f.0  ISA bridge: Intel Corporation 82801IB (ICH9) LPC Interface "
+		"Controller [8086:2918]  driver=lpc_ich  iommu_group=0 (with 0000:00:00.0)  "
+		"numa=0\n");
 
 	CHECK(same);
 	if (!same)
@@ -451,6 +455,7 @@ static void test_json_pf_vf(const struct jv *arr)
 	CHECK(j_is_num(j_get(pf, "iommu_group"), 3));
 	CHECK(j_is_strs(j_get(pf, "group_members"), NULL));
 	CHECK(j_is_num(j_get(pf, "numa_node"), 1));
+	CHECK(j_is_str(j_get(pf, "node_cpus"), "2-3"));
 	CHECK(j_is_num(j_get(sriov, "num_vfs"), 2));
 	CHECK(j_is_num(j_get(sriov, "total_vfs"), 7));
 	CHECK(j_is_strs(j_get(sriov, "vfs"), "0000:00:12.0", "0000:00:12.2", NULL));
@@ -481,6 +486,7 @@ static void test_json_groups(const struct jv *arr)
 	CHECK(j_is_null(j_get(odd, "iommu_group")));
 	CHECK(j_is_strs(j_get(odd, "group_members"), NULL));
 	CHECK(j_is_num(j_get(odd, "numa_node"), -1));
+	CHECK(j_is_null(j_get(odd, "node_cpus")));
 	CHECK(j_is_num(j_get(j_get(odd, "sriov"), "num_vfs"), 0));
 	CHECK(j_is_strs(j_get(j_get(odd, "sriov"), "vfs"), NULL));
 }
