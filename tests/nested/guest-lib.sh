@@ -30,3 +30,25 @@ is_up() {
 	[ "$(cat "/sys/class/net/$1/operstate" 2>/dev/null)" = up ] &&
 		ip -6 addr show dev "$1" scope link | grep -q inet6
 }
+
+# nvme_ns: the first NVMe namespace's block device name (nvme0n1).
+nvme_ns() {
+	for b in /sys/block/nvme*n*; do
+		case "${b##*/}" in *c*) continue ;; esac # a multipath path, not the disk
+		[ -e "$b" ] && echo "${b##*/}" && return 0
+	done
+	return 1
+}
+
+# fio_verify DEV: 16 MiB of random 4k writes through io_uring, O_DIRECT, read back
+# against their crc32c; prints FIO-VERIFY=ok, or =failed and fio's log as comments.
+fio_verify() {
+	if fio --name=verify --filename="$1" --ioengine=io_uring --direct=1 --rw=randwrite \
+		--bs=4k --iodepth=16 --size=16M --verify=crc32c --do_verify=1 \
+		--verify_fatal=1 >/tmp/fio.log 2>&1; then
+		echo "FIO-VERIFY=ok"
+	else
+		echo "FIO-VERIFY=failed"
+		sed 's/^/# /' /tmp/fio.log
+	fi
+}

@@ -5,7 +5,12 @@
 # by --numa auto: the start line names node 1 and the function; every conduit thread
 # may run on node 1's CPUs only; the guest RAM mapping's policy is bind:1 and its
 # pages are on node 1 (/proc/PID/numa_maps); the guest's igbvf works. With --numa
-# off: no line, threads on both nodes' CPUs, no bind policy.
+# off: no line, threads on both nodes' CPUs, no bind policy. Then a guest with two
+# nodes of its own (--numa node=..., host-node 0 and 1) and a root complex per node,
+# the NVMe VF under node 0's and the igb VF under node 1's: the vCPU threads run on
+# their nodes' CPUs, each node's half of guest RAM is bound to and lies on its host
+# node, and the guest sees both nodes (CPUs, memory, SLIT distance) and each
+# function on its root complex's node; fio verify passes on the NVMe VF.
 # Usage: numa.sh CONDUIT         (run by the suite in tools/testbed --numa)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +26,7 @@ cleanup() {
 	sleep 1
 	"$CONDUIT" sriov --recover >/dev/null 2>&1
 	[ -z "${igb2:-}" ] || "$CONDUIT" sriov "$igb2" --vfs 0 >/dev/null 2>&1
+	"$CONDUIT" sriov "$L1V_NVME_PF" --vfs 0 >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,13 +41,14 @@ node1_igb() {
 	return 1
 }
 
-plan 9
+plan 22
 l1v_check_host || bail "L1 cannot do VFIO"
 [ -d /sys/devices/system/node/node1 ] || bail "L1 has one NUMA node: run in tools/testbed --numa"
 igb2=$(node1_igb) || bail "no igb on NUMA node 1 in L1"
 cpus1=$(cat /sys/devices/system/node/node1/cpulist)
 echo "# L1: node0 CPUs $(cat /sys/devices/system/node/node0/cpulist), node1 CPUs $cpus1; igb $igb2 on node 1"
 "$CONDUIT" sriov "$igb2" --vfs 1 >/dev/null || bail "a VF on $igb2"
+"$CONDUIT" sriov "$L1V_NVME_PF" --vfs 1 >/dev/null || bail "a VF on the NVMe $L1V_NVME_PF"
 ip link set "$(l1v_netdev "$igb2")" up || bail "igb on node 1 up"
 kernel=$(guest_kernel)
 echo "igbvf virtio_pci virtio_rng" | tr ' ' '\n' >"$work/modules.list"
@@ -49,6 +56,11 @@ echo "igbvf virtio_pci virtio_rng" | tr ' ' '\n' >"$work/modules.list"
 	--modules "igbvf virtio_pci virtio_rng" \
 	--add "$here/vfio-guest.sh:/test.sh" --add "$here/guest-lib.sh:/guest-lib.sh" \
 	--add "$work/modules.list:/modules.list"
+echo "igbvf nvme" | tr ' ' '\n' >"$work/topo-modules.list"
+"$repo/tools/mkguest" --init "$here/guest-init" --out "$work/topo.gz" \
+	--modules "igbvf nvme" --bin fio \
+	--add "$here/numa-guest.sh:/test.sh" --add "$here/guest-lib.sh:/guest-lib.sh" \
+	--add "$work/topo-modules.list:/modules.list"
 
 # boot NAME NUMA: a holding guest with the VF and an rng, --numa NUMA; its pid in $pid
 boot() {
@@ -106,4 +118,59 @@ check "--numa off: no placement line" eval '! log off | grep -q "numa:"'
 check "--numa off: threads on every CPU" threads_on "$(cat /sys/devices/system/cpu/online)"
 check "--numa off: no bind policy on guest RAM" eval '! ram_line | grep -q "bind:"'
 stop
+
+# The guest's own two nodes, a root complex on each; holds at the end of its checks.
+cpus0=$(cat /sys/devices/system/node/node0/cpulist)
+"$CONDUIT" run --kernel "$kernel" --initrd "$work/topo.gz" --cpus 2 --memory 512M \
+	--cmdline "console=ttyS0 quiet panic=-1" \
+	--numa node=0,cpus=0,memory=256M,host-node=0 --numa node=1,cpus=1,memory=256M,host-node=1 \
+	--pcie root-complex,id=rc0,numa=0 --pcie root-complex,id=rc1,numa=1 \
+	--pcie root-port,id=p0,bus=rc0 --pcie root-port,id=p1,bus=rc1 \
+	--vfio "pf=$L1V_NVME_PF,vf=auto,bus=p0" --vfio "pf=$igb2,vf=auto,bus=p1" \
+	</dev/null >"$work/topo.raw" 2>&1 &
+pid=$!
+l1v_wait 300 "the two-node guest" holding topo || bail "guest did not come up: $(log topo | tail -n 5)"
+echo "# threads: $(thread_list)"
+grep 'memfd:conduit-ram' "/proc/$pid/numa_maps" | sed 's/^/# numa_maps: /'
+# thread_cpus NAME: Cpus_allowed_list of conduit's thread NAME
+thread_cpus() {
+	local t
+	for t in /proc/"$pid"/task/*; do
+		[ "$(cat "$t/comm")" = "$1" ] && awk '/^Cpus_allowed_list:/ {print $2}' "$t/status"
+	done
+}
+# ram_part NODE: guest RAM's numa_maps line bound to host node NODE
+ram_part() { grep 'memfd:conduit-ram' "/proc/$pid/numa_maps" | grep " bind:$1 "; }
+check "guest nodes: vcpu0 runs on host node 0's CPUs ($cpus0)" [ "$(thread_cpus vcpu0)" = "$cpus0" ]
+check "guest nodes: vcpu1 runs on host node 1's CPUs ($cpus1)" [ "$(thread_cpus vcpu1)" = "$cpus1" ]
+check "guest nodes: one half of guest RAM is bound to host node 0, its pages there" eval \
+	'ram_part 0 | grep -q " N0=" && ! ram_part 0 | grep -q " N1="'
+check "guest nodes: the other half is bound to host node 1, its pages there" eval \
+	'ram_part 1 | grep -q " N1=" && ! ram_part 1 | grep -q " N0="'
+kill -TERM "$pid"
+wait "$pid"
+status=$?
+pid=
+log topo | grep -E '^(conduit: |GUEST-NODE|GUEST-PCI|FIO|NVME)' | sed 's/^/# topo: /'
+check "guest nodes: conduit says where each node lives" eval \
+	'log topo | grep -q "numa: guest node 0: vCPUs 0, 256 MiB, on host node 0" &&
+	 log topo | grep -q "numa: guest node 1: vCPUs 1, 256 MiB, on host node 1"'
+node_line() { log topo | grep "^GUEST-NODE $1 "; }
+memkb() { node_line "$1" | sed -n 's/.* memkb=\([0-9]*\).*/\1/p'; }
+check "guest nodes: the guest has nodes 0 and 1 with CPUs 0 and 1" eval \
+	'node_line 0 | grep -q " cpus=0 " && node_line 1 | grep -q " cpus=1 " && ! node_line 2'
+check "guest nodes: each has most of its 256 MiB (node 0 $(memkb 0) KiB, node 1 $(memkb 1) KiB)" \
+	eval '[ "$(memkb 0)" -gt 150000 ] && [ "$(memkb 0)" -le 262144 ] &&
+	      [ "$(memkb 1)" -gt 200000 ] && [ "$(memkb 1)" -le 262144 ]'
+l1dist=$(awk '{print $2}' /sys/devices/system/node/node0/distance)
+check "guest nodes: SLIT distances are L1's (10 $l1dist)" eval \
+	'node_line 0 | grep -q "distance=10 $l1dist\$" && node_line 1 | grep -q "distance=$l1dist 10\$"'
+check "guest nodes: the NVMe VF is on node 0 (its root complex's), bound to nvme" eval \
+	'log topo | grep -q "^GUEST-PCI [^ ]* 1b36:0010 node=0 driver=nvme$"'
+check "guest nodes: the igb VF is on node 1 (its root complex's), bound to igbvf" eval \
+	'log topo | grep -q "^GUEST-PCI [^ ]* 8086:10ca node=1 driver=igbvf$"'
+check "guest nodes: the root ports sit on their root complexes' buses and nodes" eval \
+	'[ "$(log topo | grep -c "^GUEST-PCI [^ ]* 1b36:000c node=[01] driver=pcieport$")" = 2 ]'
+check "guest nodes: fio verify on the NVMe VF" eval 'log topo | grep -q "^FIO-VERIFY=ok"'
+check "guest nodes: conduit stopped by SIGTERM with status 0 ($status)" [ "$status" = 0 ]
 finish

@@ -104,14 +104,6 @@ nic() {
 	done
 }
 
-nvme_ns() {
-	for b in /sys/block/nvme*n*; do
-		case "${b##*/}" in *c*) continue ;; esac # a multipath path, not the disk
-		[ -e "$b" ] && echo "${b##*/}" && return 0
-	done
-	return 1
-}
-
 ctrl_live() { [ "$(cat "$1/state" 2>/dev/null)" = live ]; }
 
 # nvme_flr: a Function Level Reset of the NVMe controller's PCI function, as sysfs
@@ -143,14 +135,7 @@ check_nvme() {
 		echo "FIO-VERIFY=no-disk"
 		return
 	fi
-	if fio --name=verify --filename="/dev/$ns" --ioengine=io_uring --direct=1 --rw=randwrite \
-		--bs=4k --iodepth=16 --size=16M --verify=crc32c --do_verify=1 \
-		--verify_fatal=1 >/tmp/fio.log 2>&1; then
-		echo "FIO-VERIFY=ok"
-	else
-		echo "FIO-VERIFY=failed"
-		sed 's/^/# /' /tmp/fio.log
-	fi
+	fio_verify "/dev/$ns"
 	# What an earlier boot left at 64 MiB, then a new mark: the L1 side compares them.
 	echo "NVME-MARK-OLD=$(dd if="/dev/$ns" bs=1M skip=64 count=1 iflag=direct 2>/dev/null |
 		sha256sum | cut -d' ' -f1)"
