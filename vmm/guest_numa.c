@@ -120,15 +120,17 @@ static int check_cpus(const struct guest_numa *g, unsigned int cpus)
 			if (!cpu_in(&g->node[i], c))
 				continue;
 			if (c >= cpus) {
-				log_error("--numa node=%u: vCPU %u does not exist (--cpus %u numbers "
-					  "them 0-%u)",
-					  i, c, cpus, cpus - 1);
+				log_error(
+					"--numa node=%u: vCPU %u does not exist (--cpus %u numbers "
+					"them 0-%u)",
+					i, c, cpus, cpus - 1);
 				return -1;
 			}
 			if (owner >= 0) {
-				log_error("--numa: vCPU %u is in node %d and node %u: give each vCPU "
-					  "one node",
-					  c, owner, i);
+				log_error(
+					"--numa: vCPU %u is in node %d and node %u: give each vCPU "
+					"one node",
+					c, owner, i);
 				return -1;
 			}
 			owner = (int)i;
@@ -225,7 +227,8 @@ int guest_numa_host_check(const struct guest_numa *g)
 	for (unsigned int i = 0; i < g->nr_nodes; i++) {
 		int h = g->node[i].host_node;
 
-		if (h >= 0 && (h > max || !numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)h))) {
+		if (h >= 0 &&
+		    (h > max || !numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)h))) {
 			log_error("--numa node=%u,host-node=%d: this host has no node %d (see "
 				  "/sys/devices/system/node; the highest is %d): pick one it has",
 				  i, h, h, max);

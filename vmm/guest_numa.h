@@ -28,7 +28,7 @@ struct guest_numa_node {
 
 struct guest_numa {
 	struct guest_numa_node node[GUEST_NUMA_MAX_NODES]; /* by ID */
-	unsigned int nr_nodes; /* 0: no guest topology */
+	unsigned int nr_nodes;				   /* 0: no guest topology */
 };
 
 /* A node's share of guest RAM: at guest physical gpa, RAM offset offset. */
