@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Nested, in an L1 with two NUMA nodes (tools/testbed --numa: CPU 0 and CPU 1 on
-# nodes 0 and 1, a second igb behind a pxb-pcie root bus on node 1). A guest given a
-# VF of that igb (managed: pf=IGB2,vf=auto) and a virtio-rng (an I/O thread) is placed
-# by --numa auto: the start line names node 1 and the function; every conduit thread
-# may run on node 1's CPUs only; the guest RAM mapping's policy is bind:1 and its
-# pages are on node 1 (/proc/PID/numa_maps); the guest's igbvf works. With --numa
-# off: no line, threads on both nodes' CPUs, no bind policy. Then a guest with two
+# nodes 0 and 1, a second igb and a second NVMe behind a pxb-pcie root bus on node 1).
+# A guest given a VF of each (managed: pf=PF,vf=auto) and a virtio-rng (an I/O
+# thread) is placed by --numa auto: the start line names node 1 and the functions;
+# every conduit thread may run on node 1's CPUs only; the guest RAM mapping's policy
+# is bind:1 and its pages are on node 1 (/proc/PID/numa_maps); the guest's igbvf and
+# nvme work. With --numa off: no line, threads on both nodes' CPUs, no bind policy. Then a guest with two
 # nodes of its own (--numa node=..., host-node 0 and 1) and a root complex per node,
 # the NVMe VF under node 0's and the igb VF under node 1's: the vCPU threads run on
 # their nodes' CPUs, each node's half of guest RAM is bound to and lies on its host
@@ -26,16 +26,17 @@ cleanup() {
 	sleep 1
 	"$CONDUIT" sriov --recover >/dev/null 2>&1
 	[ -z "${igb2:-}" ] || "$CONDUIT" sriov "$igb2" --vfs 0 >/dev/null 2>&1
+	[ -z "${nvme2:-}" ] || "$CONDUIT" sriov "$nvme2" --vfs 0 >/dev/null 2>&1
 	"$CONDUIT" sriov "$L1V_NVME_PF" --vfs 0 >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-# the igb (8086:10c9) whose sysfs numa_node is 1
-node1_igb() {
+# node1_fn VENDOR DEVICE: the function with those IDs whose sysfs numa_node is 1
+node1_fn() {
 	local d
 	for d in "$L1V_PCI"/*; do
-		[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10c9 ] &&
+		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] &&
 			[ "$(cat "$d/numa_node")" = 1 ] && echo "${d##*/}" && return 0
 	done
 	return 1
@@ -44,16 +45,18 @@ node1_igb() {
 plan 22
 l1v_check_host || bail "L1 cannot do VFIO"
 [ -d /sys/devices/system/node/node1 ] || bail "L1 has one NUMA node: run in tools/testbed --numa"
-igb2=$(node1_igb) || bail "no igb on NUMA node 1 in L1"
+igb2=$(node1_fn 0x8086 0x10c9) || bail "no igb on NUMA node 1 in L1"
+nvme2=$(node1_fn 0x1b36 0x0010) || bail "no NVMe on NUMA node 1 in L1"
 cpus1=$(cat /sys/devices/system/node/node1/cpulist)
-echo "# L1: node0 CPUs $(cat /sys/devices/system/node/node0/cpulist), node1 CPUs $cpus1; igb $igb2 on node 1"
+echo "# L1: node0 CPUs $(cat /sys/devices/system/node/node0/cpulist), node1 CPUs $cpus1; igb $igb2 and NVMe $nvme2 on node 1"
 "$CONDUIT" sriov "$igb2" --vfs 1 >/dev/null || bail "a VF on $igb2"
 "$CONDUIT" sriov "$L1V_NVME_PF" --vfs 1 >/dev/null || bail "a VF on the NVMe $L1V_NVME_PF"
+"$CONDUIT" sriov "$nvme2" --vfs 1 >/dev/null || bail "a VF on the NVMe $nvme2"
 ip link set "$(l1v_netdev "$igb2")" up || bail "igb on node 1 up"
 kernel=$(guest_kernel)
-echo "igbvf virtio_pci virtio_rng" | tr ' ' '\n' >"$work/modules.list"
+echo "igbvf nvme virtio_pci virtio_rng" | tr ' ' '\n' >"$work/modules.list"
 "$repo/tools/mkguest" --init "$here/guest-init" --out "$work/initrd.gz" \
-	--modules "igbvf virtio_pci virtio_rng" \
+	--modules "igbvf nvme virtio_pci virtio_rng" \
 	--add "$here/vfio-guest.sh:/test.sh" --add "$here/guest-lib.sh:/guest-lib.sh" \
 	--add "$work/modules.list:/modules.list"
 echo "igbvf nvme" | tr ' ' '\n' >"$work/topo-modules.list"
@@ -62,11 +65,12 @@ echo "igbvf nvme" | tr ' ' '\n' >"$work/topo-modules.list"
 	--add "$here/numa-guest.sh:/test.sh" --add "$here/guest-lib.sh:/guest-lib.sh" \
 	--add "$work/topo-modules.list:/modules.list"
 
-# boot NAME NUMA: a holding guest with the VF and an rng, --numa NUMA; its pid in $pid
+# boot NAME NUMA: a holding guest with the VFs and an rng, --numa NUMA; its pid in $pid
 boot() {
 	"$CONDUIT" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 1 --memory 512M \
-		--cmdline "console=ttyS0 quiet panic=-1 conduit.want=igbvf conduit.hold" \
-		--pcie root-port,id=rp1 --vfio "pf=$igb2,vf=auto,bus=rp1" --rng --numa "$2" \
+		--cmdline "console=ttyS0 quiet panic=-1 conduit.want=igbvf,nvme conduit.hold" \
+		--pcie root-port,id=rp1 --vfio "pf=$igb2,vf=auto,bus=rp1" \
+		--pcie root-port,id=rp2 --vfio "pf=$nvme2,vf=auto,bus=rp2" --rng --numa "$2" \
 		</dev/null >"$work/$1.raw" 2>&1 &
 	pid=$!
 }
@@ -98,16 +102,20 @@ l1v_wait 300 "the guest holding" holding auto || bail "guest did not come up: $(
 log auto | grep -E '^conduit: ' | sed 's/^/# auto: /'
 echo "# threads: $(thread_list)"
 echo "# numa_maps: $(ram_line)"
-vf=$(log auto | sed -n 's/^conduit: vfio \([^ ]*\): VF [0-9]* of .*/\1/p' | head -n 1)
-check "--numa auto: the start line names node 1 and the function" eval \
-	'log auto | grep -qF "numa: guest RAM, vCPUs and I/O threads on host node 1, where its assigned function is: $vf (node 1)"'
+vf=$(log auto | sed -n "s/^conduit: vfio \([^ ]*\): VF [0-9]* of $igb2.*/\1/p" | head -n 1)
+nvf=$(log auto | sed -n "s/^conduit: vfio \([^ ]*\): VF [0-9]* of $nvme2.*/\1/p" | head -n 1)
+log auto >"$work/auto.log"
+check "--numa auto: the start line names node 1 and the functions" grep -qF \
+	"numa: guest RAM, vCPUs and I/O threads on host node 1, where its assigned functions are: $vf (node 1), $nvf (node 1)" \
+	"$work/auto.log"
 check "--numa auto: the main, vCPU and virtio-rng I/O threads all run" \
 	[ "$(find "/proc/$pid/task" -mindepth 1 -maxdepth 1 | wc -l)" -ge 3 ]
 check "--numa auto: every conduit thread may run on node 1's CPUs ($cpus1) only" threads_on "$cpus1"
 check "--numa auto: guest RAM's policy is bind:1" eval 'ram_line | grep -q " bind:1 "'
 check "--numa auto: guest RAM's pages are on node 1 only" eval \
 	'ram_line | grep -q " N1=" && ! ram_line | grep -q " N0="'
-check "--numa auto: the guest's igbvf came up" eval 'log auto | grep -q "GUEST-HOLDING .*igbvf=eth"'
+check "--numa auto: the guest's igbvf and nvme came up" eval \
+	'log auto | grep -q "GUEST-HOLDING nvme=nvme[0-9]*n1 igbvf=eth"'
 stop
 
 boot off off
