@@ -43,6 +43,7 @@ struct vm {
 	struct claims claims;			       /* managed assignment, when any */
 	struct steward steward;
 	bool managed;
+	int host_node; /* --numa auto's node; -1: none chosen */
 };
 
 #endif

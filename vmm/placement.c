@@ -3,10 +3,14 @@
 #include "vmm/base/host.h"
 #include "vmm/base/log.h"
 
+#include <dirent.h>
+#include <limits.h>
 #include <numa.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_NODES 64
 
@@ -115,14 +119,53 @@ int placement_apply(const char *root, const char *const *bdfs, unsigned int n)
 		nodes[i] = function_node(root, bdfs[i]);
 	placement_decide(bdfs, nodes, n, host_nodes, &p);
 	if (host_nodes <= 1)
-		return 0; /* nothing to choose: no line */
+		return -1; /* nothing to choose: no line */
 	if (p.node < 0) {
 		log_info("numa: no placement: %s", p.why);
-		return 0;
+		return -1;
 	}
 	if (bind_to(p.node))
-		return -1;
+		return -2;
 	log_print(p.split ? "warning: " : "",
 		  "numa: guest RAM, vCPUs and I/O threads on host node %d, %s", p.node, p.why);
-	return 0;
+	return p.node;
+}
+
+/* Whether /proc/PID/comm under root is name. */
+static bool comm_is(const char *root, const char *pid, const char *name)
+{
+	char comm[32];
+
+	return !host_read_line(root, comm, sizeof(comm), "/proc/%s/comm", pid) &&
+	       !strcmp(comm, name);
+}
+
+unsigned int placement_vhost_workers(const char *root)
+{
+	char name[32], path[PATH_MAX];
+	unsigned int moved = 0;
+	struct dirent *e;
+	cpu_set_t cpus;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/proc", root);
+	snprintf(name, sizeof(name), "vhost-%d", (int)getpid());
+	d = opendir(path);
+	if (!d || sched_getaffinity(0, sizeof(cpus), &cpus)) {
+		if (d)
+			closedir(d);
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || !comm_is(root, e->d_name, name))
+			continue;
+		if (sched_setaffinity((pid_t)atoi(e->d_name), sizeof(cpus), &cpus))
+			log_warn("numa: cannot move vhost-net worker %s to the guest's host node: "
+				 "%m",
+				 e->d_name);
+		else
+			moved++;
+	}
+	closedir(d);
+	return moved;
 }

@@ -27,7 +27,15 @@ void placement_decide(const char *const *bdfs, const int *nodes, unsigned int n,
 		      unsigned int host_nodes, struct placement *out);
 
 /* Reads the nodes of the functions (sysfs numa_node under root), decides, prints the
- * start line when the host has more than one node, and binds; 0, or -1 with one line. */
+ * start line when the host has more than one node, and binds; the node chosen (-1:
+ * none), or -2 with one line. */
 int placement_apply(const char *root, const char *const *bdfs, unsigned int n);
+
+/* vhost-net's workers follow: before Linux 6.4 they are kernel threads named
+ * "vhost-PID" (PID: the thread that set the owner, conduit's main thread) that take
+ * none of the owner's CPUs, so they get the calling thread's CPU set; from 6.4 on they
+ * are the owner's own threads and inherit it. Returns how many were moved; a worker
+ * that cannot be moved is a warning. */
+unsigned int placement_vhost_workers(const char *root);
 
 #endif

@@ -238,6 +238,19 @@ static int vm_create_vcpus(struct vm *vm)
 	return ret;
 }
 
+/* Threads the kernel made for the devices, where conduit's own threads went. */
+static void vm_place_kernel_threads(const struct vm *vm)
+{
+	unsigned int n;
+
+	if (vm->host_node < 0)
+		return;
+	n = placement_vhost_workers("/");
+	if (n)
+		log_info("numa: %u vhost-net worker%s on host node %d too", n, n == 1 ? "" : "s",
+			 vm->host_node);
+}
+
 /* Each guest node's part of RAM bound to its host node before it is faulted in. */
 static int vm_create_ram(struct vm *vm)
 {
@@ -269,6 +282,7 @@ static int vm_setup(struct vm *vm)
 		      ioctl(vm->kvm.sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS));
 	if (vm_add_devices(vm) || vm_load_guest(vm))
 		return -1;
+	vm_place_kernel_threads(vm);
 	return vm_create_vcpus(vm);
 }
 
@@ -450,7 +464,8 @@ static int vm_place(struct vm *vm)
 	}
 	if (vm->opts->numa_off)
 		return 0;
-	return placement_apply("/", vm->vfio_host, vm->opts->nr_vfio);
+	vm->host_node = placement_apply("/", vm->vfio_host, vm->opts->nr_vfio);
+	return vm->host_node == -2 ? -1 : 0;
 }
 
 /* After the devices are closed: the steward puts the host back. */
@@ -487,6 +502,7 @@ int vm_run(const struct vm_options *opts)
 		.ram = {.fd = -1},
 		.serial_fd = -1,
 		.exit = {.fd = -1},
+		.host_node = -1,
 	};
 	int sfd, status = EXIT_BAD_INPUT;
 
