@@ -95,8 +95,15 @@ static struct pci_bus *bus_for(struct topo *t, const char *id, const char *what)
 /* A root port goes on a root bus: pcie.0 or a root complex. */
 static struct pci_bus *root_bus_for(struct topo *t, const char *id)
 {
-	struct pci_bus *bus = bus_for(t, id, "--pcie root-port");
+	struct pci_bus *bus;
 
+	if (id && strcmp(id, "pcie.0") && !find_bus(t, id)) {
+		log_error("--pcie root-port,bus=%s: no root complex '%s': define it first with "
+			  "--pcie root-complex,id=%s",
+			  id, id, id);
+		return NULL;
+	}
+	bus = bus_for(t, id, "--pcie root-port");
 	if (bus && bus->self) {
 		log_error("--pcie root-port,bus=%s: root ports go on pcie.0 or a root complex, "
 			  "not below a port: use a switch there",

@@ -8,7 +8,7 @@ kernel=$(guest_kernel)
 echo "not a kernel" >"$work/text"
 truncate -s 300M "$work/big-initrd"
 
-plan 11
+plan 14
 
 # expect_bad NAME TEXT ARGS...: status 1 and an error line containing TEXT
 expect_bad() {
@@ -29,6 +29,12 @@ expect_bad "zero cpus" "out of range" run --kernel "$kernel" --cpus 0
 expect_bad "too many cpus" "out of range" run --kernel "$kernel" --cpus 300
 expect_bad "unknown option" "unknown option" run --kernel "$kernel" --frobnicate
 expect_bad "unknown command" "unknown command" frobnicate
+expect_bad "a guest node on a host node that does not exist" "this host has no node 7" \
+	run --kernel "$kernel" --numa node=0,cpus=0,memory=512M,host-node=7
+expect_bad "guest nodes whose memory does not add up" "make them equal" \
+	run --kernel "$kernel" --cpus 2 --numa node=0,cpus=0,memory=256M --numa node=1,cpus=1,memory=128M
+expect_bad "a root port on a root complex not defined" "no root complex 'rc9'" \
+	run --kernel "$kernel" --pcie root-port,id=p,bus=rc9
 # No /dev/kvm: hide it in a private mount namespace; the error points at the testbed.
 unshare -m sh -c "mount -t tmpfs none /dev && exec $CONDUIT run --kernel $kernel" \
 	>"$work/log" 2>&1
