@@ -36,6 +36,15 @@ guest_kernel() {
 	"$repo/tools/testbed" --kernel
 }
 
+# load_module M: loads M into L1 from the testbed's kernel tree, the kernel L1 runs
+# (the chroot's own /lib/modules belongs to this machine's kernel). tun is loaded by
+# L1's init already (TB_L1_MODULES).
+load_module() {
+	local kernel
+	kernel=$(guest_kernel)
+	[ -d "/sys/module/$1" ] || modprobe -C /dev/null -d "${kernel%/boot/*}" "$1"
+}
+
 # run_conduit LOG ARGS...: runs conduit with a time limit, stdout+stderr to LOG without
 # CRs; sets $status. The console is not a terminal here, so no raw mode, no input.
 run_conduit() {

@@ -43,13 +43,6 @@ trap cleanup EXIT
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 link_exists() { ip link show "$1" >/dev/null 2>&1; }
 
-# load_module M: loads M into L1 from the testbed's kernel tree, the kernel L1 runs
-# (the chroot's own /lib/modules belongs to this machine's kernel). tun is loaded by
-# L1's init already (TB_L1_MODULES).
-load_module() {
-	[ -d "/sys/module/$1" ] || modprobe -C /dev/null -d "${kernel%/boot/*}" "$1"
-}
-
 # The L1 end of the guest's transfers: a one-shot TCP server on [::]:PORT (only the
 # tap leads there from the guest). recv writes what arrives to FILE; send sends FILE,
 # then waits for the guest to close. It creates MARK once it listens.

@@ -4,8 +4,10 @@
 # A guest given a VF of each (managed: pf=PF,vf=auto) and a virtio-rng (an I/O
 # thread) is placed by --numa auto: the start line names node 1 and the functions;
 # every conduit thread may run on node 1's CPUs only; the guest RAM mapping's policy
-# is bind:1 and its pages are on node 1 (/proc/PID/numa_maps); the guest's igbvf and
-# nvme work. With --numa off: no line, threads on both nodes' CPUs, no bind policy. Then a guest with two
+# is bind:1 and its pages are on node 1 (/proc/PID/numa_maps); its vhost-net worker
+# (a kernel thread on 6.1) may run on node 1's CPUs only; the guest's igbvf and nvme
+# work. With hugepages=on the 2M pages come from node 1's pool. With --numa off: no
+# line, threads on both nodes' CPUs, no bind policy. Then a guest with two
 # nodes of its own (--numa node=..., host-node 0 and 1) and a root complex per node,
 # the NVMe VF under node 0's and the igb VF under node 1's: the vCPU threads run on
 # their nodes' CPUs, each node's half of guest RAM is bound to and lies on its host
@@ -28,8 +30,11 @@ cleanup() {
 	[ -z "${igb2:-}" ] || "$CONDUIT" sriov "$igb2" --vfs 0 >/dev/null 2>&1
 	[ -z "${nvme2:-}" ] || "$CONDUIT" sriov "$nvme2" --vfs 0 >/dev/null 2>&1
 	"$CONDUIT" sriov "$L1V_NVME_PF" --vfs 0 >/dev/null 2>&1
+	echo 0 >"$huge1/nr_hugepages" 2>/dev/null
+	ip link del cndnuma0 2>/dev/null
 	rm -rf "$work"
 }
+huge1=/sys/devices/system/node/node1/hugepages/hugepages-2048kB
 trap cleanup EXIT
 
 # node1_fn VENDOR DEVICE: the function with those IDs whose sysfs numa_node is 1
@@ -42,7 +47,7 @@ node1_fn() {
 	return 1
 }
 
-plan 22
+plan 26
 l1v_check_host || bail "L1 cannot do VFIO"
 [ -d /sys/devices/system/node/node1 ] || bail "L1 has one NUMA node: run in tools/testbed --numa"
 igb2=$(node1_fn 0x8086 0x10c9) || bail "no igb on NUMA node 1 in L1"
@@ -65,13 +70,16 @@ echo "igbvf nvme" | tr ' ' '\n' >"$work/topo-modules.list"
 	--add "$here/numa-guest.sh:/test.sh" --add "$here/guest-lib.sh:/guest-lib.sh" \
 	--add "$work/topo-modules.list:/modules.list"
 
-# boot NAME NUMA: a holding guest with the VFs and an rng, --numa NUMA; its pid in $pid
+# boot NAME NUMA MEMORY [ARGS...]: a holding guest with the VFs and an rng, --numa
+# NUMA, --memory MEMORY; its pid in $pid
 boot() {
-	"$CONDUIT" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 1 --memory 512M \
+	local name=$1 numa=$2 memory=$3
+	shift 3
+	"$CONDUIT" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 1 --memory "$memory" \
 		--cmdline "console=ttyS0 quiet panic=-1 conduit.want=igbvf,nvme conduit.hold" \
 		--pcie root-port,id=rp1 --vfio "pf=$igb2,vf=auto,bus=rp1" \
-		--pcie root-port,id=rp2 --vfio "pf=$nvme2,vf=auto,bus=rp2" --rng --numa "$2" \
-		</dev/null >"$work/$1.raw" 2>&1 &
+		--pcie root-port,id=rp2 --vfio "pf=$nvme2,vf=auto,bus=rp2" --rng --numa "$numa" "$@" \
+		</dev/null >"$work/$name.raw" 2>&1 &
 	pid=$!
 }
 log() { tr -d '\r' <"$work/$1.raw"; }
@@ -97,7 +105,8 @@ stop() {
 	pid=
 }
 
-boot auto auto
+load_module vhost_net || bail "cannot load vhost_net in L1"
+boot auto auto 512M --net tap=cndnuma0,vhost=on
 l1v_wait 300 "the guest holding" holding auto || bail "guest did not come up: $(log auto | tail -n 5)"
 log auto | grep -E '^conduit: ' | sed 's/^/# auto: /'
 echo "# threads: $(thread_list)"
@@ -116,9 +125,37 @@ check "--numa auto: guest RAM's pages are on node 1 only" eval \
 	'ram_line | grep -q " N1=" && ! ram_line | grep -q " N0="'
 check "--numa auto: the guest's igbvf and nvme came up" eval \
 	'log auto | grep -q "GUEST-HOLDING nvme=nvme[0-9]*n1 igbvf=eth"'
+# vhost_workers: "PID:CPULIST" of each kernel thread vhost-$pid
+vhost_workers() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = "vhost-$pid" ] &&
+			echo "${p#/proc/}:$(awk '/^Cpus_allowed_list:/ {print $2}' "$p/status")"
+	done
+}
+workers=$(vhost_workers | tr '\n' ' ')
+echo "# vhost-net workers: $workers"
+check "--numa auto: the vhost-net worker may run on node 1's CPUs only ($workers)" eval \
+	'[ -n "$workers" ] && ! vhost_workers | grep -qv ":$cpus1\$"'
+check "--numa auto: a line says the vhost-net worker went along" \
+	grep -q "numa: 1 vhost-net worker on host node 1 too" "$work/auto.log"
 stop
 
-boot off off
+# hugepages=on: 256 2M pages from node 1's pool.
+echo 300 >"$huge1/nr_hugepages"
+free1=$(cat "$huge1/free_hugepages")
+echo "# node 1's pool: $free1 free 2M pages"
+boot huge auto 512M,hugepages=on
+l1v_wait 300 "the guest holding" holding huge || bail "guest did not come up: $(log huge | tail -n 5)"
+echo "# numa_maps: $(ram_line)"
+check "--numa auto, hugepages=on: guest RAM is 256 huge pages on node 1 only" eval \
+	'ram_line | grep -q " huge " && ram_line | grep -q " N1=256 " && ! ram_line | grep -q " N0="'
+check "--numa auto, hugepages=on: node 1's pool gave them ($free1 free before, $(cat "$huge1/free_hugepages") now)" \
+	[ "$(cat "$huge1/free_hugepages")" -eq $((free1 - 256)) ]
+stop
+echo 0 >"$huge1/nr_hugepages"
+
+boot off off 512M
 l1v_wait 300 "the guest holding" holding off || bail "guest did not come up: $(log off | tail -n 5)"
 echo "# threads: $(thread_list)"
 echo "# numa_maps: $(ram_line)"
