@@ -39,6 +39,14 @@ while read -r tag path; do
 	mount_9p cache=mmap "$tag" "/host$path"
 done </job/rw
 
+# A heartbeat on the second serial port, which tools/testbed watches: an L1 that
+# stops beating froze (the testbed's flaw), while a command that hangs in a live
+# L1 leaves it beating until --timeout.
+while :; do
+	echo beat >/dev/ttyS1
+	sleep 5
+done &
+
 nonce=$(cat /job/nonce)
 echo "<<testbed-start:$nonce>>"
 chroot /host /usr/bin/env -i HOME=/tmp LANG=C.UTF-8 \
