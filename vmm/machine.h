@@ -7,6 +7,7 @@
 #include "pci/alloc.h"
 #include "pci/host.h"
 #include "vfio/container.h"
+#include "vmm/api/server.h"
 #include "vmm/base/iobus.h"
 #include "vmm/base/kvm.h"
 #include "vmm/base/memory.h"
@@ -18,6 +19,19 @@
 #include "vmm/steward.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_exit.h"
+
+#define VM_MAX_DEVICES	 (OPT_MAX_DISKS + OPT_MAX_NETS + OPT_MAX_VFIO + 1)
+#define VM_DEVICE_ID_LEN 32
+
+/* A device on the guest's PCI, as the control socket's `info` shows it. */
+struct vm_device {
+	char id[VM_DEVICE_ID_LEN]; /* disk0, net0, rng0, vfio0: kind and order */
+	const char *kind;	   /* virtio-blk, virtio-net, virtio-rng, vfio */
+	struct pci_dev *pci;
+	const char *port;	     /* the bus= it went on; NULL: pcie.0 */
+	char host_bdf[VFIO_BDF_LEN]; /* vfio: the host's function */
+	int host_node;		     /* vfio: that function's host node; -1: none */
+};
 
 struct vm {
 	const struct vm_options *opts;
@@ -44,6 +58,12 @@ struct vm {
 	struct steward steward;
 	bool managed;
 	int host_node; /* --numa auto's node; -1: none chosen */
+	struct vm_device devices[VM_MAX_DEVICES];
+	unsigned int nr_devices;
+	struct vcpu_gate gate; /* pause and resume */
+	uint64_t paused_clock; /* kvmclock when paused */
+	struct api_server api; /* --api-socket */
+	const char *end_event; /* guest-powered-off, guest-reset: how the guest ended it */
 };
 
 #endif

@@ -3,6 +3,7 @@
 #include "vfio/host_check.h"
 #include "vfio/inventory.h"
 #include "vmm/base/log.h"
+#include "vmm/ctl_cmd.h"
 #include "vmm/options.h"
 #include "vmm/sriov_cmd.h"
 #include "vmm/stats.h"
@@ -20,6 +21,7 @@ static void usage(FILE *out)
 	      "  run       boot a virtual machine (conduit run --help)\n"
 	      "  devices   list host PCI functions to pass through (conduit devices --help)\n"
 	      "  sriov     show and set up SR-IOV VFs on the host (conduit sriov --help)\n"
+	      "  ctl       talk to a running conduit's control socket (conduit ctl --help)\n"
 	      "  version   print the version\n",
 	      out);
 }
@@ -130,6 +132,8 @@ int main(int argc, char **argv)
 		return cmd_devices(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sriov"))
 		return sriov_cmd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return ctl_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		puts("conduit " CONDUIT_VERSION);
 		return 0;

@@ -51,6 +51,8 @@ void options_usage(FILE *out)
 	      "                         one queue pair unless queues=N (auto: one per vCPU);\n"
 	      "                         vhost-net when it opens (auto), else io_uring (off);\n"
 	      "                         a random MAC unless mac=; the tap's MTU unless mtu=\n"
+	      "  --api-socket PATH      the control socket (JSON lines, 0600, conduit's user and\n"
+	      "                         root only): `conduit ctl PATH info` and the like\n"
 	      "  --stats                at exit, print time to first KVM_RUN and VMM memory\n"
 	      "  --numa auto|off        auto (default): on a host with several NUMA nodes, guest\n"
 	      "                         RAM, vCPUs and I/O threads on the node of the assigned\n"
@@ -724,6 +726,7 @@ enum {
 	OPT_NET,
 	OPT_SECCOMP,
 	OPT_NUMA,
+	OPT_API_SOCKET,
 	OPT_HELP,
 };
 
@@ -742,6 +745,7 @@ static const struct option run_options[] = {
 	{"net", required_argument, NULL, OPT_NET},
 	{"seccomp", required_argument, NULL, OPT_SECCOMP},
 	{"numa", required_argument, NULL, OPT_NUMA},
+	{"api-socket", required_argument, NULL, OPT_API_SOCKET},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -781,6 +785,9 @@ static int parse_one(int opt, const char *arg, const char *word, struct vm_optio
 		return parse_seccomp(arg, opts);
 	case OPT_NUMA:
 		return parse_numa(arg, opts);
+	case OPT_API_SOCKET:
+		opts->api_socket = arg;
+		return 0;
 	case ':':
 		log_error("option '%s' needs a value: see conduit run --help", word);
 		return -1;

@@ -86,7 +86,8 @@ struct vm_options {
 	bool prefault;	    /* guest RAM allocated in full at start */
 	enum serial_mode serial;
 	const char *serial_path;
-	bool stats; /* print startup time and VMM memory at exit */
+	bool stats;		/* print startup time and VMM memory at exit */
+	const char *api_socket; /* --api-socket PATH: the control socket */
 	enum sandbox_mode seccomp;
 	bool numa_off;		/* --numa off: no device-local placement */
 	struct guest_numa numa; /* --numa node=... */

@@ -178,6 +178,21 @@ static int add_ports(struct topo *t)
 	return 0;
 }
 
+/* What `info` shows of a device: an id from its kind's prefix and its order. */
+static struct vm_device *record(struct topo *t, const char *prefix, const char *kind,
+				struct pci_dev *d, const char *bus_id)
+{
+	struct vm *vm = t->vm;
+	struct vm_device *dev = &vm->devices[vm->nr_devices++];
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i + 1 < vm->nr_devices; i++)
+		n += !strcmp(vm->devices[i].kind, kind);
+	*dev = (struct vm_device){.kind = kind, .pci = d, .port = bus_id, .host_node = -1};
+	snprintf(dev->id, sizeof(dev->id), "%s%u", prefix, n);
+	return dev;
+}
+
 /* Puts d on bus; on failure destroys d. */
 static int attach(struct pci_dev *d, struct pci_bus *bus, const char *what)
 {
@@ -191,7 +206,8 @@ static int attach(struct pci_dev *d, struct pci_bus *bus, const char *what)
 	return 0;
 }
 
-static int plug(struct topo *t, struct virtio_dev *vdev, const char *bus_id, const char *what)
+static int plug(struct topo *t, struct virtio_dev *vdev, const char *bus_id, const char *what,
+		const char *prefix)
 {
 	struct pci_bus *bus = vdev ? bus_for(t, bus_id, what) : NULL;
 	struct pci_dev *d = bus ? virtio_pci_create(vdev, &t->vm->irq, &t->vm->ram) : NULL;
@@ -201,7 +217,10 @@ static int plug(struct topo *t, struct virtio_dev *vdev, const char *bus_id, con
 			vdev->ops->destroy(vdev);
 		return -1;
 	}
-	return attach(d, bus, what);
+	if (attach(d, bus, what))
+		return -1;
+	record(t, prefix, d->name, d, bus_id);
+	return 0;
 }
 
 /*
@@ -239,6 +258,7 @@ static int check_vfio(struct topo *t, struct vfio_host_info *info)
 static int add_vfio(struct topo *t, const struct vfio_opt *o, const struct vfio_host_info *info)
 {
 	struct pci_bus *bus = bus_for(t, o->bus, "--vfio");
+	struct vm_device *dev;
 	struct pci_dev *d;
 
 	if (!bus)
@@ -250,7 +270,12 @@ static int add_vfio(struct topo *t, const struct vfio_opt *o, const struct vfio_
 						    .slots = &t->vm->slots,
 						    .host_root = "/",
 						    .msix_relocate = o->msix_relocate});
-	return d ? attach(d, bus, "--vfio") : -1;
+	if (!d || attach(d, bus, "--vfio"))
+		return -1;
+	dev = record(t, "vfio", "vfio", d, o->bus);
+	memcpy(dev->host_bdf, info->bdf, sizeof(dev->host_bdf));
+	dev->host_node = info->numa_node;
+	return 0;
 }
 
 /* Like QEMU's virtio-blk-pci: a queue per vCPU, so each CPU submits and completes on
@@ -273,7 +298,7 @@ static int add_net(struct topo *t, const struct net_opt *n)
 				 .vhost = n->vhost};
 
 	memcpy(no.mac, n->mac, sizeof(no.mac));
-	return plug(t, net_create(&no), n->bus, "--net");
+	return plug(t, net_create(&no), n->bus, "--net", "net");
 }
 
 static int add_devices(struct topo *t)
@@ -288,13 +313,13 @@ static int add_devices(struct topo *t)
 					 .direct = d->direct,
 					 .queues = d->queues ? d->queues : disk_queues(o)};
 
-		if (plug(t, blk_create(&bo), d->bus, "--disk"))
+		if (plug(t, blk_create(&bo), d->bus, "--disk", "disk"))
 			return -1;
 	}
 	for (i = 0; i < o->nr_nets; i++)
 		if (add_net(t, &o->net[i]))
 			return -1;
-	if (o->rng && plug(t, rng_create(), o->rng_bus, "--rng"))
+	if (o->rng && plug(t, rng_create(), o->rng_bus, "--rng", "rng"))
 		return -1;
 	for (i = 0; i < o->nr_vfio; i++)
 		if (add_vfio(t, &o->vfio[i], &t->vfio_info[i]))

@@ -284,6 +284,38 @@ static void vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
+const char *vcpu_exit_kind_name(enum vcpu_exit_kind k)
+{
+	static const char *const names[VCPU_EXIT_KINDS] = {
+		[VCPU_EXIT_IO] = "io",
+		[VCPU_EXIT_MMIO] = "mmio",
+		[VCPU_EXIT_INTR] = "intr",
+		[VCPU_EXIT_OTHER] = "other",
+	};
+
+	return k < VCPU_EXIT_KINDS ? names[k] : "?";
+}
+
+/* One writer, this vCPU's thread; the main thread reads the counters at any time. */
+static void vcpu_count_exit(struct vcpu *v, enum vcpu_exit_kind k)
+{
+	__atomic_store_n(&v->exits_by[k], v->exits_by[k] + 1, __ATOMIC_RELAXED);
+}
+
+static enum vcpu_exit_kind vcpu_exit_kind(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO:
+		return VCPU_EXIT_IO;
+	case KVM_EXIT_MMIO:
+		return VCPU_EXIT_MMIO;
+	case KVM_EXIT_INTR:
+		return VCPU_EXIT_INTR;
+	default:
+		return VCPU_EXIT_OTHER;
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -294,8 +326,14 @@ static void *vcpu_thread(void *arg)
 	if (v->id == 0)
 		stats_first_run();
 	while (!vm_exit_requested(v->m->exit)) {
+		if (vcpu_gate_pass(v->m->gate, v->m->exit)) {
+			/* the pause's kick is spent: the next KVM_RUN runs */
+			v->run->immediate_exit = 0;
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				vcpu_count_exit(v, VCPU_EXIT_INTR);
 				flight_record_intr(&v->flight, flight_now());
 				continue;
 			}
@@ -304,9 +342,11 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		v->exits++;
+		vcpu_count_exit(v, vcpu_exit_kind(v->run->exit_reason));
 		vcpu_handle_exit(v);
 		flight_record(&v->flight, v->run, flight_now());
 	}
+	vcpu_gate_leave(v->m->gate);
 	return NULL;
 }
 

@@ -5,6 +5,7 @@
 #include "vmm/base/iobus.h"
 #include "vmm/base/kvm.h"
 #include "vmm/flight.h"
+#include "vmm/vcpu_gate.h"
 #include "vmm/vm_exit.h"
 
 #include <linux/kvm.h>
@@ -18,7 +19,17 @@ struct vcpu_machine {
 	struct iobus *pio;
 	struct iobus *mmio;
 	struct vm_exit *exit;
+	struct vcpu_gate *gate;
 	unsigned int nr_vcpus;
+};
+
+/* Why KVM_RUN returned, as the control socket's counters show it. */
+enum vcpu_exit_kind {
+	VCPU_EXIT_IO,	 /* port I/O */
+	VCPU_EXIT_MMIO,	 /* MMIO no ioeventfd or memory slot took */
+	VCPU_EXIT_INTR,	 /* a signal: a kick, a pause */
+	VCPU_EXIT_OTHER, /* shutdown, system events, errors */
+	VCPU_EXIT_KINDS,
 };
 
 struct vcpu {
@@ -29,6 +40,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	uint64_t exits; /* returns from KVM_RUN that userspace handled (--stats) */
+	uint64_t exits_by[VCPU_EXIT_KINDS]; /* every return, by kind; read while running */
 	struct flight flight;
 };
 
@@ -38,6 +50,7 @@ enum shutdown_kind {
 	SHUTDOWN_STATE_LOST, /* KVM reset the vCPU before conduit could look (AMD) */
 };
 
+const char *vcpu_exit_kind_name(enum vcpu_exit_kind k);
 enum shutdown_kind vcpu_classify_shutdown(const struct kvm_sregs *sregs, uint64_t rip);
 struct kvm_cpuid2 *vcpu_supported_cpuid(const struct kvm *kvm);
 int vcpu_create(struct vcpu *v, const struct vcpu_machine *m, unsigned int id,

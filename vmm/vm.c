@@ -16,6 +16,7 @@
 #include "vmm/stats.h"
 #include "vmm/topology.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_api.h"
 #include "vmm/x86/acpi.h"
 #include "vmm/x86/boot.h"
 #include "vmm/x86/e820.h"
@@ -38,8 +39,17 @@ static void vm_power_event(void *ctx, enum power_event ev, const char *how)
 {
 	struct vm *vm = ctx;
 
+	if (!vm_exit_requested(&vm->exit))
+		vm->end_event = ev == POWER_OFF ? "guest-powered-off" : "guest-reset";
 	vm_exit_request(&vm->exit, EXIT_GUEST_DONE, "guest %s (%s)",
 			ev == POWER_OFF ? "powered off" : "rebooted", how);
+}
+
+static void vm_sci(void *ctx, bool level)
+{
+	struct vm *vm = ctx;
+
+	kvm_irq_line(&vm->kvm, SCI_IRQ, level);
 }
 
 static void vm_serial_irq(void *ctx, bool level)
@@ -92,7 +102,6 @@ static int vm_add_devices(struct vm *vm)
 	if (vm_open_serial(vm))
 		return -1;
 	rtc_init(&vm->rtc);
-	power_init(&vm->power, vm_power_event, vm);
 	r[0] = serial_region(vm->serial, SERIAL0_PORT);
 	r[1] = rtc_region(&vm->rtc, RTC_PORT);
 	r[2] = power_pm1_evt_region(&vm->power, PM_EVT_PORT);
@@ -230,6 +239,7 @@ static int vm_create_vcpus(struct vm *vm)
 		.pio = &vm->pio,
 		.mmio = &vm->mmio,
 		.exit = &vm->exit,
+		.gate = &vm->gate,
 		.nr_vcpus = vm->nr_vcpus,
 	};
 	for (i = 0; i < vm->nr_vcpus && !ret; i++)
@@ -315,24 +325,27 @@ static void vm_handle_signal(struct vm *vm, int sfd)
 				strsignal((int)si.ssi_signo));
 }
 
+/* The main thread's loop: the end of the VM, signals, the console's input and the
+ * control socket. */
 static void vm_wait(struct vm *vm, int sfd)
 {
+	struct pollfd p[3 + 1 + API_MAX_CONNS];
 	struct console con;
+	unsigned int n;
 
 	console_open(&con, vm->opts->serial == SERIAL_STDIO);
 	while (!vm_exit_requested(&vm->exit)) {
-		struct pollfd p[3] = {
-			{.fd = vm->exit.fd, .events = POLLIN},
-			{.fd = sfd, .events = POLLIN},
-			{.fd = con.in_fd, .events = POLLIN},
-		};
-
-		if (poll(p, 3, -1) < 0)
+		p[0] = (struct pollfd){.fd = vm->exit.fd, .events = POLLIN};
+		p[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		p[2] = (struct pollfd){.fd = con.in_fd, .events = POLLIN};
+		n = api_server_pollfds(&vm->api, p + 3, 1 + API_MAX_CONNS);
+		if (poll(p, 3 + n, -1) < 0)
 			continue;
 		if (p[1].revents & POLLIN)
 			vm_handle_signal(vm, sfd);
 		if (p[2].revents & (POLLIN | POLLHUP))
 			vm_feed_console(vm, &con);
+		api_server_serve(&vm->api, p + 3, n);
 	}
 	console_restore(&con);
 }
@@ -368,6 +381,7 @@ static void vm_stop(struct vm *vm)
 {
 	unsigned int i;
 
+	vcpu_gate_open(&vm->gate); /* paused vCPUs wake and see the end */
 	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
@@ -406,6 +420,7 @@ static void vm_teardown(struct vm *vm)
 	vfio_container_destroy(&vm->vfio); /* after the devices, which use it */
 	if (vm->irq.entry)
 		irq_router_destroy(&vm->irq);
+	power_destroy(&vm->power);
 	serial_destroy(vm->serial);
 	if (vm->serial_fd > STDERR_FILENO)
 		close(vm->serial_fd);
@@ -414,6 +429,7 @@ static void vm_teardown(struct vm *vm)
 	kvm_close(&vm->kvm);
 	guest_ram_destroy(&vm->ram);
 	vm_exit_destroy(&vm->exit);
+	vcpu_gate_destroy(&vm->gate);
 }
 
 /* Managed --vfio: the functions taken on the host before anything is opened, then the
@@ -503,10 +519,13 @@ int vm_run(const struct vm_options *opts)
 		.serial_fd = -1,
 		.exit = {.fd = -1},
 		.host_node = -1,
+		.api = {.fd = -1},
 	};
 	int sfd, status = EXIT_BAD_INPUT;
 
 	vfio_container_init(&vm.vfio, &vm.ram);
+	vcpu_gate_init(&vm.gate);
+	power_init(&vm.power, vm_power_event, vm_sci, &vm);
 	iobus_init(&vm.pio);
 	iobus_init(&vm.mmio);
 	sfd = vm_block_signals();
@@ -515,6 +534,8 @@ int vm_run(const struct vm_options *opts)
 			  strerror(errno));
 		goto out;
 	}
+	if (opts->api_socket && api_server_open(&vm.api, opts->api_socket, vm_api_handle, &vm))
+		goto out;
 	if (vm_claim(&vm) || vm_place(&vm) || vm_exit_init(&vm.exit) || sandbox_init(opts->seccomp))
 		goto out;
 	if (vm_setup(&vm))
@@ -525,6 +546,7 @@ int vm_run(const struct vm_options *opts)
 		vm_wait(&vm, sfd);
 	}
 	vm_stop(&vm);
+	vm_api_ended(&vm);
 	status = vm.exit.status;
 	log_info("%s", vm.exit.message);
 	if (status == EXIT_GUEST_CRASH)
@@ -532,6 +554,7 @@ int vm_run(const struct vm_options *opts)
 	if (opts->stats)
 		stats_report(&vm.ram, vm_exits(&vm), vm.vfio.dma_mapped ? vm.vfio.map_seconds : -1);
 out:
+	api_server_close(&vm.api);
 	if (sfd >= 0)
 		close(sfd);
 	vm_teardown(&vm);

@@ -80,11 +80,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	iobus_init(&pio);
 	rtc_init(&rtc);
 	rtc.now = fixed_time;
-	power_init(&pm, power_event, NULL);
+	power_init(&pm, power_event, NULL, NULL);
 	ports_register(&pio, s, &rtc, &pm);
 	run(&pio, s, data, size);
 	iobus_destroy(&pio);
 	serial_destroy(s);
 	pthread_mutex_destroy(&rtc.lock);
+	power_destroy(&pm);
 	return 0;
 }

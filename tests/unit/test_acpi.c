@@ -201,8 +201,9 @@ static void check_fadt(struct tables *t, const struct acpi_machine *m)
 	/* IAPC_BOOT_ARCH: only VGA Not Present (bit 2); no 8042 (bit 1 clear), MSI works
 	 * (bit 3 clear), CMOS RTC present (bit 5 clear). */
 	CHECK(le16(f + 109) == 1 << 2);
-	/* WBINVD, PROC_C1, PWR_BUTTON, SLP_BUTTON, RESET_REG_SUP; not HW_REDUCED_ACPI. */
-	CHECK(le32(f + 112) == (1u << 0 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 10));
+	/* WBINVD, PROC_C1, SLP_BUTTON, RESET_REG_SUP; not PWR_BUTTON (the fixed power
+	 * button is there), not HW_REDUCED_ACPI. */
+	CHECK(le32(f + 112) == (1u << 0 | 1u << 2 | 1u << 5 | 1u << 10));
 	check_gas_io(f + 116, 8, 1, m->reset_port);
 	CHECK(f[128] == m->reset_value);
 	check_gas_io(f + 148, 32, 2, m->pm1a_evt_port);

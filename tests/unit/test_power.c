@@ -1,10 +1,18 @@
-/* ACPI S5, the reset control register and the 8042 reset line. */
+/* ACPI S5, the reset control register, the 8042 reset line and the power button. */
 #include "tests/unit/check.h"
 #include "vmm/hw/power.h"
 
 #include <string.h>
 
 static int offs, resets;
+static int sci_level = -1, sci_changes;
+
+static void sci(void *ctx, bool level)
+{
+	(void)ctx;
+	sci_level = level;
+	sci_changes++;
+}
 
 static void event(void *ctx, enum power_event ev, const char *how)
 {
@@ -42,7 +50,7 @@ int main(void)
 	struct io_region cnt, evt, rst, kbd;
 	uint8_t b;
 
-	power_init(&pm, event, NULL);
+	power_init(&pm, event, sci, NULL);
 	cnt = power_pm1_cnt_region(&pm, 0x604);
 	evt = power_pm1_evt_region(&pm, 0x600);
 	rst = power_reset_region(&pm, 0xcf9);
@@ -56,11 +64,23 @@ int main(void)
 	w16(&cnt, 0, 5 << 10 | 1 << 13);
 	CHECK(offs == 1);
 
-	pm.pm1_sts = 0x0101;
-	w16(&evt, 2, 0x0120); /* PM1_EN is plain storage */
+	/* A press before the guest enables the event latches, raises no SCI. */
+	CHECK(!power_button_press(&pm));
+	CHECK(r16(&evt, 0) == 0x0100 && sci_changes == 0);
+	pm.pm1_sts |= 0x0001;
+	w16(&evt, 2, 0x0120); /* PM1_EN: enabling PWRBTN_EN with the status set: SCI */
 	CHECK(r16(&evt, 2) == 0x0120);
+	CHECK(sci_level == 1 && sci_changes == 1);
 	w16(&evt, 0, 0x0001); /* PM1_STS is write-1-to-clear */
-	CHECK(r16(&evt, 0) == 0x0100);
+	CHECK(r16(&evt, 0) == 0x0100 && sci_level == 1);
+	w16(&evt, 0, 0x0100); /* the guest acknowledges the press: SCI drops */
+	CHECK(r16(&evt, 0) == 0 && sci_level == 0 && sci_changes == 2);
+	CHECK(power_button_press(&pm)); /* enabled now: the SCI rises at once */
+	CHECK(sci_level == 1 && sci_changes == 3);
+	CHECK(power_button_press(&pm)); /* a second press while pending: no new edge */
+	CHECK(sci_changes == 3);
+	w16(&evt, 2, 0x0000); /* disabling the event drops the SCI, keeps the status */
+	CHECK(sci_level == 0 && r16(&evt, 0) == 0x0100);
 
 	w8(&rst, 0, 0x02); /* SYS_RST alone only arms */
 	CHECK(resets == 0);
@@ -76,5 +96,6 @@ int main(void)
 	CHECK(resets == 1);
 	w8(&kbd, 4, 0xfe);
 	CHECK(resets == 2);
+	power_destroy(&pm);
 	return CHECK_DONE();
 }

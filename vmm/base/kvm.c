@@ -130,6 +130,23 @@ int kvm_irq_line(const struct kvm *kvm, unsigned int irq, int level)
 	return ioctl(kvm->vm_fd, KVM_IRQ_LINE, &l);
 }
 
+int kvm_clock_get(const struct kvm *kvm, uint64_t *ns)
+{
+	struct kvm_clock_data c = {0};
+
+	if (ioctl(kvm->vm_fd, KVM_GET_CLOCK, &c))
+		return -1;
+	*ns = c.clock;
+	return 0;
+}
+
+int kvm_clock_set(const struct kvm *kvm, uint64_t ns)
+{
+	struct kvm_clock_data c = {.clock = ns};
+
+	return ioctl(kvm->vm_fd, KVM_SET_CLOCK, &c);
+}
+
 void kvm_close(struct kvm *kvm)
 {
 	if (kvm->vm_fd >= 0)

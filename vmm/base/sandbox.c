@@ -85,9 +85,11 @@ static const char *const vcpu_calls[] = {
 
 /* The main thread after start: signals and console, the stop of the vCPUs, the
  * flight recorder and --stats, teardown (KVM, VFIO, terminal ioctls), waiting for the
- * steward that gives managed functions back (wait4). */
+ * steward that gives managed functions back (wait4), the control socket (its
+ * connections, their peers' credentials, its removal at the end). */
 static const char *const main_calls[] = {
-	"ioctl", "fcntl", "mincore", "getrusage", "pread64", "pwrite64", "openat", "wait4", NULL,
+	"ioctl", "fcntl",   "mincore",	  "getrusage", "pread64", "pwrite64", "openat",
+	"wait4", "accept4", "getsockopt", "sendto",    "unlink",  NULL,
 };
 
 static enum sandbox_mode sandbox_mode;

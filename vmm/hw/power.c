@@ -6,12 +6,15 @@
  * chipset's reset control register: RST_CPU, bit 2, resets) or the 8042's pulse-reset
  * command 0xfe on port 0x64. conduit emulates nothing else of the 8042: its status
  * register reads 0 (input buffer empty) so Linux's kb_wait() never stalls.
+ * The power button is the fixed-feature one (ACPI 6.5, 4.8.2.2.1.1): PWRBTN_STS in
+ * PM1_STS, PWRBTN_EN in PM1_EN; the SCI is asserted while an enabled status bit is set.
  */
 #include "vmm/hw/power.h"
 #include "vmm/base/le.h"
 
 #include <string.h>
 
+#define PM1_PWRBTN	      0x0100 /* PWRBTN_STS in PM1_STS, PWRBTN_EN in PM1_EN */
 #define PM1_CNT_SCI_EN	      0x0001
 #define PM1_CNT_SLP_TYP_SHIFT 10
 #define PM1_CNT_SLP_TYP_MASK  0x1c00
@@ -21,18 +24,50 @@
 #define I8042_CMD_PULSE_RESET 0xfe
 #define I8042_CMD_PORT_OFFSET 4
 
-void power_init(struct power *pm, power_event_fn event, void *ctx)
+void power_init(struct power *pm, power_event_fn event, power_sci_fn sci, void *ctx)
 {
 	memset(pm, 0, sizeof(*pm));
 	pm->event = event;
+	pm->sci = sci;
 	pm->ctx = ctx;
+	pthread_mutex_init(&pm->lock, NULL);
+}
+
+void power_destroy(struct power *pm)
+{
+	pthread_mutex_destroy(&pm->lock);
+}
+
+/* Under pm->lock: the SCI follows the enabled status bits. */
+static void sci_update(struct power *pm)
+{
+	bool level = pm->pm1_sts & pm->pm1_en & PM1_PWRBTN;
+
+	if (level != pm->sci_level && pm->sci)
+		pm->sci(pm->ctx, level);
+	pm->sci_level = level;
+}
+
+bool power_button_press(struct power *pm)
+{
+	bool enabled;
+
+	pthread_mutex_lock(&pm->lock);
+	pm->pm1_sts |= PM1_PWRBTN;
+	enabled = pm->pm1_en & PM1_PWRBTN;
+	sci_update(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return enabled;
 }
 
 static void pm1_evt_read(void *opaque, uint64_t offset, uint8_t *data, unsigned int size)
 {
 	struct power *pm = opaque;
-	uint32_t block = pm->pm1_sts | (uint32_t)pm->pm1_en << 16;
+	uint32_t block;
 
+	pthread_mutex_lock(&pm->lock);
+	block = pm->pm1_sts | (uint32_t)pm->pm1_en << 16;
+	pthread_mutex_unlock(&pm->lock);
 	le_put(data, size, block >> (offset * 8));
 }
 
@@ -42,9 +77,12 @@ static void pm1_evt_write(void *opaque, uint64_t offset, const uint8_t *data, un
 	uint32_t v = le_get(data, size) << (offset * 8);
 	uint32_t mask = (size >= 4 ? ~0U : ((1U << (size * 8)) - 1)) << (offset * 8);
 
+	pthread_mutex_lock(&pm->lock);
 	pm->pm1_sts &= (uint16_t) ~(v & mask);
 	if (mask >> 16)
 		pm->pm1_en = (uint16_t)((pm->pm1_en & ~(mask >> 16)) | (v >> 16));
+	sci_update(pm);
+	pthread_mutex_unlock(&pm->lock);
 }
 
 static void pm1_cnt_read(void *opaque, uint64_t offset, uint8_t *data, unsigned int size)

@@ -77,7 +77,6 @@
 /* FADT Fixed Feature Flags (section 5.2.9). */
 #define FADT_F_WBINVD	     (1u << 0)
 #define FADT_F_PROC_C1	     (1u << 2)
-#define FADT_F_PWR_BUTTON    (1u << 4) /* no fixed-feature power button */
 #define FADT_F_SLP_BUTTON    (1u << 5) /* no fixed-feature sleep button */
 #define FADT_F_RESET_REG_SUP (1u << 10)
 
@@ -380,8 +379,7 @@ static uint64_t acpi_build_fadt(struct acpi_builder *b)
 	le_put(t + FADT_P_LVL3_LAT, 2, FADT_P_LVL3_NONE);
 	le_put(t + FADT_IAPC_BOOT_ARCH, 2, FADT_BOOT_VGA_NOT_PRESENT);
 	le_put(t + FADT_FLAGS, 4,
-	       FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
-		       FADT_F_RESET_REG_SUP);
+	       FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON | FADT_F_RESET_REG_SUP);
 	acpi_put_gas(t + FADT_RESET_REG, 8, GAS_ACCESS_BYTE, m->reset_port);
 	t[FADT_RESET_VALUE] = m->reset_value;
 	t[FADT_MINOR_VERSION] = FADT_MINOR;
