@@ -97,6 +97,7 @@ sed 's/^/# /' "$work/info.txt"
 check "the table has the same row for vfio0" \
 	grep -Eq "^vfio0 +vfio +$(guest_bdf vfio0) +$L1V_EDU +rp2 " "$work/info.txt"
 
+ctl "$sock" counters | sed 's/^/# /'
 ctl --json "$sock" counters >"$work/c1.json"
 check "counters: both vCPUs have exits" \
 	jtrue "$work/c1.json" 'len(j["vcpus"]) == 2 and all(v["exits"] > 0 for v in j["vcpus"])'
