@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 l1v_check_host || bail "L1 cannot do VFIO"
-l1v_bind_vfio "$L1V_EDU" || bail "edu to vfio-pci"
+l1v_bind_vfio "$L1V_EDU" >/dev/null || bail "edu to vfio-pci"
 echo "virtio_pci virtio_blk virtio-rng button evdev" | tr ' ' '\n' >"$work/modules.list"
 "$repo/tools/mkguest" --init "$here/guest-init" --out "$work/initrd.gz" \
 	--modules "virtio_pci virtio_blk virtio-rng button evdev" \
@@ -63,7 +63,7 @@ boot_vm() {
 	return 1
 }
 
-plan 25
+plan 27
 
 if ! boot_vm && ! { testbed_killed "$work/vm" && boot_vm; }; then
 	tr -d '\r' <"$work/vm" | sed 's/^/# /'
