@@ -6,7 +6,10 @@
  * windows 4 KiB (I/O) or 1 MiB (memory) aligned. Expansion ROMs are 32-bit
  * non-prefetchable memory like any such BAR, so they land inside their bridges'
  * windows. Items are placed largest alignment first, which packs power-of-two sizes
- * without holes.
+ * without holes. A hot-plug slot's windows are at least what a device added later
+ * may need (the OS places its BARs inside them): no I/O, which 16 KiB of port space
+ * cannot give every slot and PCIe devices do without, 2 MiB of memory and 64 MiB of
+ * prefetchable memory, each naturally aligned so one BAR of that size fits.
  */
 #include "pci/alloc.h"
 #include "pci/bar.h"
@@ -17,6 +20,7 @@
 enum kind { KIND_IO, KIND_MEM, KIND_PREF, NR_KINDS };
 
 static const uint64_t window_gran[NR_KINDS] = {0x1000, 0x100000, 0x100000};
+static const uint64_t hotplug_reserve[NR_KINDS] = {0, 2ULL << 20, 64ULL << 20};
 
 struct item {
 	struct pci_dev *dev;
@@ -60,6 +64,8 @@ static int collect(struct pci_bus *bus, int kind, struct item *items)
 		if (d->secondary) {
 			struct need w = bus_need(d->secondary, kind);
 
+			if (d->secondary->hotplug && w.size < hotplug_reserve[kind])
+				w = (struct need){hotplug_reserve[kind], hotplug_reserve[kind]};
 			if (w.size)
 				items[n++] = (struct item){d, -1, w.size, w.align};
 		}

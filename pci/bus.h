@@ -9,6 +9,7 @@
 #ifndef CONDUIT_PCI_BUS_H
 #define CONDUIT_PCI_BUS_H
 
+#include "irq/router.h"
 #include "pci/dev.h"
 #include "vmm/base/iobus.h"
 
@@ -29,6 +30,7 @@ struct pci_bus {
 	struct pci_dev *self;	  /* the bridge above this bus; NULL for a root bus */
 	struct pci_dev *dev[256]; /* by devfn */
 	bool link;		  /* behind a PCIe port: only device 0 exists */
+	bool hotplug;		  /* a hot-plug slot's link: room is kept for a device */
 	/* root buses only, set by pci_assign_resources() */
 	unsigned int first, last; /* bus numbers it owns */
 	struct pci_windows win;	  /* what it forwards; a kind it does not use is empty */
@@ -37,6 +39,10 @@ struct pci_bus {
 
 /* How INTx reaches the interrupt controller: assert/deassert a GSI. */
 struct pci_machine {
+	struct irq_router *irq; /* MSI of the machine's own functions (ports); may be NULL */
+	/* The OS switched a hot-plug slot's power (under lock, on a vCPU thread). */
+	void (*slot_power)(void *ctx, struct pci_dev *port, bool on);
+	void *slot_ctx;
 	pthread_mutex_t lock;		    /* config accesses and BAR (re)mapping */
 	struct pci_bus *bus[PCI_MAX_BUSES]; /* every bus created, [0] the first root */
 	unsigned int nr_buses;

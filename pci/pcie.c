@@ -1,8 +1,8 @@
 /*
  * Version 2 PCIe capability. Links report 8 GT/s x16 as trained; a port with a slot
- * (root ports and switch downstream ports) reports Data Link Layer Link Active and
- * Presence Detect from whether a device sits behind it, so the guest's pciehp and
- * link checks see a live link. The port number doubles as the physical slot number.
+ * (root ports and switch downstream ports) reports Data Link Layer Link Active
+ * Reporting, and its slot's presence and link state are pci/hotplug.c's. The port
+ * number doubles as the physical slot number.
  */
 #include "pci/pcie.h"
 #include "pci/config.h"
@@ -14,6 +14,13 @@
 static bool has_slot(uint8_t type)
 {
 	return type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_DOWNSTREAM;
+}
+
+bool pcie_has_slot(const struct pci_dev *d)
+{
+	unsigned int c = pci_cap_find(d, PCI_CAP_ID_EXP);
+
+	return c && (pci_get16(d, c + PCI_EXP_FLAGS) & PCI_EXP_FLAGS_SLOT);
 }
 
 unsigned int pcie_cap_add(struct pci_dev *d, uint8_t type, uint8_t port_number)
@@ -52,17 +59,4 @@ unsigned int pcie_cap_add(struct pci_dev *d, uint8_t type, uint8_t port_number)
 	pci_set_wmask16(d, c + PCI_EXP_LNKCTL2, 0x000f);
 	pci_set_wmask16(d, c + PCI_EXP_DEVCTL2, 0x041f);
 	return c;
-}
-
-void pcie_link_set_active(struct pci_dev *port, bool present)
-{
-	unsigned int c = pci_cap_find(port, PCI_CAP_ID_EXP);
-	uint16_t lnksta, sltsta;
-
-	if (!c)
-		return;
-	lnksta = pci_get16(port, c + PCI_EXP_LNKSTA) & ~PCI_EXP_LNKSTA_DLLLA;
-	sltsta = pci_get16(port, c + PCI_EXP_SLTSTA) & ~PCI_EXP_SLTSTA_PDS;
-	pci_set16(port, c + PCI_EXP_LNKSTA, lnksta | (present ? PCI_EXP_LNKSTA_DLLLA : 0));
-	pci_set16(port, c + PCI_EXP_SLTSTA, sltsta | (present ? PCI_EXP_SLTSTA_PDS : 0));
 }

@@ -5,6 +5,7 @@
 #include "pci/dev.h"
 
 unsigned int pcie_cap_add(struct pci_dev *d, uint8_t port_type, uint8_t port_number);
-void pcie_link_set_active(struct pci_dev *port, bool present);
+/* A port with a slot: a root port or a switch downstream port. */
+bool pcie_has_slot(const struct pci_dev *d);
 
 #endif

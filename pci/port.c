@@ -5,13 +5,18 @@
  * granules) base/limit pairs are the windows it forwards downstream; Secondary Bus
  * Reset in Bridge Control resets everything below. Root ports and switch downstream
  * ports add a slot; the switch upstream port sits on a root port's link and has an
- * internal bus of downstream ports behind it.
+ * internal bus of downstream ports behind it. Slots are hot-plug capable, with the
+ * hot-plug interrupt on the port's MSI (one vector, as QEMU's root ports have).
  */
 #include "pci/port.h"
+#include "pci/bar.h"
 #include "pci/config.h"
+#include "pci/hotplug.h"
+#include "pci/msi.h"
 #include "pci/pcie.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #define VENDOR_REDHAT	    0x1b36
 #define DEVICE_ROOT_PORT    0x000c
@@ -36,27 +41,142 @@ static void port_reset_below(struct pci_bus *bus)
 	}
 }
 
+struct port {
+	struct pci_dev dev;
+	bool has_slot;
+	bool has_msi; /* only with the machine's interrupt router */
+	struct msi msi;
+	struct hotplug_slot slot;
+};
+
+static struct port *to_port(const struct pci_dev *d)
+{
+	return (struct port *)d;
+}
+
 static void port_config_written(struct pci_dev *d, unsigned int off, unsigned int size)
 {
+	struct port *p = to_port(d);
+
 	if (off <= PCI_BRIDGE_CONTROL && off + size > PCI_BRIDGE_CONTROL &&
 	    (pci_get16(d, PCI_BRIDGE_CONTROL) & PCI_BRIDGE_CTL_BUS_RESET) && d->secondary)
 		port_reset_below(d->secondary);
+	if (p->has_msi)
+		msi_config_written(&p->msi, off, size);
+	if (p->has_slot)
+		hotplug_slot_config_written(&p->slot, off, size);
+}
+
+static bool port_config_read(struct pci_dev *d, unsigned int off, uint8_t *data, unsigned int size)
+{
+	struct port *p = to_port(d);
+
+	return p->has_msi && msi_config_read(&p->msi, off, data, size);
 }
 
 static void port_destroy(struct pci_dev *d)
 {
-	free(d);
+	struct port *p = to_port(d);
+
+	if (p->has_msi)
+		msi_destroy(&p->msi);
+	free(p);
 }
 
 static const struct pci_dev_ops port_ops = {
 	.config_written = port_config_written,
+	.config_read = port_config_read,
 	.destroy = port_destroy,
 };
+
+/* The hot-plug interrupt: the MSI vector's eventfd, which holds it while MSI is off. */
+static void port_interrupt(void *ctx)
+{
+	struct port *p = ctx;
+	uint64_t one = 1;
+
+	if (p->has_msi && write(msi_vector_fd(&p->msi, 0), &one, sizeof(one)) < 0)
+		return;
+}
+
+static void port_power(void *ctx, bool on)
+{
+	struct port *p = ctx;
+	struct pci_machine *m = p->dev.machine;
+
+	if (m && m->slot_power)
+		m->slot_power(m->slot_ctx, &p->dev, on);
+}
+
+/* After the port is on its bus (it knows its machine): MSI and an empty slot. */
+static void port_slot_init(struct port *p, struct pci_machine *m)
+{
+	if (m->irq)
+		p->has_msi = !msi_init(&p->msi, &p->dev, m->irq, 1, true, false);
+	hotplug_slot_init(&p->slot, &p->dev, false, port_interrupt, port_power, p);
+	p->has_slot = true;
+	p->dev.secondary->hotplug = true;
+}
+
+void port_cold_plug(struct pci_dev *port)
+{
+	struct port *p = to_port(port);
+
+	if (p->has_slot)
+		hotplug_slot_init(&p->slot, port, true, port_interrupt, port_power, p);
+}
+
+int port_hot_plug(struct pci_dev *port, struct pci_dev *d)
+{
+	struct port *p = to_port(port);
+
+	if (!p->has_slot || pci_bus_attach(port->secondary, d, -1))
+		return -1;
+	hotplug_slot_set_present(&p->slot, true);
+	return 0;
+}
+
+/* Decoding off first: every BAR leaves the buses (and an assigned function's memory
+ * slots) before the device does. */
+struct pci_dev *port_hot_unplug(struct pci_dev *port)
+{
+	struct port *p = to_port(port);
+	struct pci_dev *d = port->secondary->dev[0];
+
+	if (!p->has_slot || !d)
+		return NULL;
+	pci_set16(d, PCI_COMMAND, 0);
+	pci_update_mappings(d);
+	port->secondary->dev[0] = NULL;
+	hotplug_slot_set_present(&p->slot, false);
+	return d;
+}
+
+void port_press_button(struct pci_dev *port)
+{
+	struct port *p = to_port(port);
+
+	if (p->has_slot)
+		hotplug_slot_press_button(&p->slot);
+}
+
+bool port_slot_powered(const struct pci_dev *port)
+{
+	const struct port *p = to_port(port);
+
+	return p->has_slot && hotplug_slot_powered(&p->slot);
+}
+
+bool port_has_slot(const struct pci_dev *port)
+{
+	return port->ops == &port_ops && to_port(port)->has_slot;
+}
 
 static struct pci_dev *port_new(const char *name, uint16_t vendor, uint16_t device, uint8_t type,
 				uint8_t number)
 {
-	struct pci_dev *d = calloc(1, sizeof(*d));
+	struct port *p = calloc(1, sizeof(*p));
+	struct pci_dev *d = p ? &p->dev : NULL;
 
 	if (!d)
 		return NULL;
@@ -91,6 +211,8 @@ static struct pci_dev *port_place(struct pci_bus *on, struct pci_dev *d, bool li
 		free(d);
 		return NULL;
 	}
+	if (pcie_has_slot(d))
+		port_slot_init(to_port(d), on->machine);
 	return d;
 }
 

@@ -106,10 +106,41 @@ int vfio_device_open(struct vfio_container *c, const char *bdf, int group_id)
 	if (!g)
 		return -1;
 	fd = ioctl(g->fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
-	if (fd < 0)
+	if (fd < 0) {
 		log_error("vfio %s: cannot get its device from IOMMU group %d: %s%s", bdf, group_id,
 			  strerror(errno), errno == EBUSY ? " (already assigned elsewhere?)" : "");
+		if (!g->devices)
+			vfio_device_close(c, group_id);
+		return -1;
+	}
+	g->devices++;
 	return fd;
+}
+
+/* A group leaves the container; the last one takes guest RAM's mappings along (the
+ * container has no IOMMU without a group). */
+static void group_detach(struct vfio_container *c, unsigned int i)
+{
+	if (c->nr_groups == 1 && c->dma_mapped) {
+		dma_unmap_guest_ram(c->fd, c->ram);
+		c->dma_mapped = false;
+	}
+	ioctl(c->group[i].fd, VFIO_GROUP_UNSET_CONTAINER);
+	close(c->group[i].fd);
+	c->group[i] = c->group[--c->nr_groups];
+}
+
+void vfio_device_close(struct vfio_container *c, int group_id)
+{
+	for (unsigned int i = 0; c && i < c->nr_groups; i++) {
+		if (c->group[i].id != group_id)
+			continue;
+		if (c->group[i].devices)
+			c->group[i].devices--;
+		if (!c->group[i].devices)
+			group_detach(c, i);
+		return;
+	}
 }
 
 /* Unmaps guest RAM and lets the groups go; devices must be closed first. */

@@ -5,6 +5,7 @@
 
 #include "pci/msi.h"
 #include "pci/msix.h"
+#include "vfio/container.h"
 #include "vfio/config.h"
 #include "vfio/mmap.h"
 
@@ -33,6 +34,8 @@ struct vfio_dev {
 	struct pci_dev pci;
 	char bdf[PCI_BDF_STR_LEN];
 	int fd;
+	struct vfio_container *container; /* its group's, which it leaves when closed */
+	int group;
 	struct irq_router *irq;
 	struct memslots *slots;
 	pthread_mutex_t lock; /* MSI-X table accesses and interrupt (re)configuration */

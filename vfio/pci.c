@@ -140,6 +140,7 @@ static void dev_destroy(struct pci_dev *d)
 	if (v->fd >= 0) {
 		device_reset(v);
 		close(v->fd);
+		vfio_device_close(v->container, v->group);
 	}
 	pthread_mutex_destroy(&v->lock);
 	free(v);
@@ -225,6 +226,8 @@ struct pci_dev *vfio_pci_create(const struct vfio_pci_args *a)
 	v->intx_fd = v->intx_resample_fd = -1;
 	v->msix_relo_bar = v->rom_slot = -1;
 	pthread_mutex_init(&v->lock, NULL);
+	v->container = a->container;
+	v->group = a->group;
 	v->fd = vfio_device_open(a->container, a->bdf, a->group);
 	if (v->fd < 0 || device_info(v))
 		goto fail;

@@ -23,7 +23,7 @@
 
 static void ctl_usage(FILE *out)
 {
-	fputs("usage: conduit ctl [--json] PATH COMMAND\n"
+	fputs("usage: conduit ctl [--json] PATH COMMAND [ARGS]\n"
 	      "Talks to the conduit started with --api-socket PATH.\n"
 	      "commands:\n"
 	      "  info           state, vCPUs, memory, and each device: its id, kind, guest\n"
@@ -32,8 +32,15 @@ static void ctl_usage(FILE *out)
 	      "  resume         start them again\n"
 	      "  power-button   press the ACPI power button (the guest shuts down cleanly)\n"
 	      "  counters       each vCPU's exits, by reason\n"
-	      "  events         print events (paused, resumed, guest-powered-off,\n"
-	      "                 guest-reset, guest-crashed, vm-stopped) until the VM ends\n"
+	      "  add-device --disk|--net|--rng|--vfio SPEC\n"
+	      "                 a device as conduit run takes it, on the port its bus= names\n"
+	      "                 or the first free one with a hot-plug slot\n"
+	      "  remove-device ID\n"
+	      "                 asks the guest to let the device go (PCIe attention button);\n"
+	      "                 it leaves once the guest has powered its slot off\n"
+	      "  events         print events (device-added, device-removed, paused, resumed,\n"
+	      "                 guest-powered-off, guest-reset, guest-crashed, vm-stopped)\n"
+	      "                 until the VM ends\n"
 	      "  --json         print the reply's JSON instead of a table\n",
 	      out);
 }
@@ -103,6 +110,25 @@ static const char *str_or_dash(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+static void print_device_header(void)
+{
+	printf("%-8s %-11s %-13s %-13s %-10s %-9s %s\n", "ID", "KIND", "GUEST BDF", "HOST BDF",
+	       "PORT", "HOST NODE", "GUEST NODE");
+}
+
+static void print_device(json_object *d)
+{
+	json_object *v;
+
+	printf("%-8s %-11s %-13s %-13s %-10s %-9s %s%s\n", str_or_dash(d, "id"),
+	       str_or_dash(d, "kind"), str_or_dash(d, "guest_bdf"), str_or_dash(d, "host_bdf"),
+	       str_or_dash(d, "port"), str_or_dash(d, "host_numa_node"),
+	       str_or_dash(d, "guest_numa_node"),
+	       json_object_object_get_ex(d, "removing", &v) && json_object_get_boolean(v)
+		       ? "  (removing)"
+		       : "");
+}
+
 static void print_info(json_object *r)
 {
 	json_object *devs;
@@ -112,16 +138,9 @@ static void print_info(json_object *r)
 	printf("memory  %s bytes\n", str_or_dash(r, "memory_bytes"));
 	if (!json_object_object_get_ex(r, "devices", &devs))
 		return;
-	printf("%-8s %-11s %-13s %-13s %-10s %-9s %s\n", "ID", "KIND", "GUEST BDF", "HOST BDF",
-	       "PORT", "HOST NODE", "GUEST NODE");
-	for (size_t i = 0; i < json_object_array_length(devs); i++) {
-		json_object *d = json_object_array_get_idx(devs, i);
-
-		printf("%-8s %-11s %-13s %-13s %-10s %-9s %s\n", str_or_dash(d, "id"),
-		       str_or_dash(d, "kind"), str_or_dash(d, "guest_bdf"),
-		       str_or_dash(d, "host_bdf"), str_or_dash(d, "port"),
-		       str_or_dash(d, "host_numa_node"), str_or_dash(d, "guest_numa_node"));
-	}
+	print_device_header();
+	for (size_t i = 0; i < json_object_array_length(devs); i++)
+		print_device(json_object_array_get_idx(devs, i));
 }
 
 static void print_counters(json_object *r)
@@ -146,9 +165,14 @@ static void print_reply(const char *command, json_object *r)
 {
 	json_object *v;
 
-	if (!strcmp(command, "info"))
+	if (!strcmp(command, "info")) {
 		print_info(r);
-	else if (!strcmp(command, "counters"))
+	} else if (!strcmp(command, "add-device")) {
+		print_device_header();
+		print_device(r);
+	} else if (!strcmp(command, "remove-device")) {
+		printf("%s %s\n", str_or_dash(r, "id"), str_or_dash(r, "state"));
+	} else if (!strcmp(command, "counters"))
 		print_counters(r);
 	else if (json_object_object_get_ex(r, "state", &v))
 		printf("state   %s\n", json_object_get_string(v));

@@ -31,6 +31,7 @@ struct vm_device {
 	const char *port;	     /* the bus= it went on; NULL: pcie.0 */
 	char host_bdf[VFIO_BDF_LEN]; /* vfio: the host's function */
 	int host_node;		     /* vfio: that function's host node; -1: none */
+	bool removing;		     /* the guest was asked to let it go */
 };
 
 struct vm {
@@ -63,6 +64,7 @@ struct vm {
 	struct vcpu_gate gate; /* pause and resume */
 	uint64_t paused_clock; /* kvmclock when paused */
 	struct api_server api; /* --api-socket */
+	int hotplug_fd;	       /* eventfd: a hot-plug slot was powered off */
 	const char *end_event; /* guest-powered-off, guest-reset: how the guest ended it */
 };
 

@@ -797,11 +797,9 @@ static int parse_one(int opt, const char *arg, const char *word, struct vm_optio
 	}
 }
 
-/* argv[0] is "run"; parsing is reentrant enough for tests (optind is reset). */
-enum options_result options_parse(int argc, char **argv, struct vm_options *opts)
+/* The defaults of `conduit run`. */
+static void options_defaults(struct vm_options *opts)
 {
-	int opt;
-
 	*opts = (struct vm_options){
 		.cmdline = "console=ttyS0",
 		.cpus = 1,
@@ -811,20 +809,66 @@ enum options_result options_parse(int argc, char **argv, struct vm_options *opts
 		.serial = SERIAL_STDIO,
 		.seccomp = SANDBOX_ON,
 	};
+}
+
+static bool is_device_option(int opt)
+{
+	return opt == OPT_DISK || opt == OPT_NET || opt == OPT_VFIO || opt == OPT_RNG;
+}
+
+/* The next option of argv (-1 at the end), and the word it was given as. */
+static int next_option(int argc, char **argv, const char **word)
+{
+	int before = optind ? optind : 1;
+
+	*word = before < argc ? argv[before] : "";
+	return getopt_long(argc, argv, ":", run_options, NULL);
+}
+
+int options_parse_device(int argc, char **argv, struct vm_options *opts)
+{
+	const char *word;
+	int opt;
+
+	options_defaults(opts);
 	optind = 0;
 	opterr = 0;
-	for (;;) {
-		int before = optind ? optind : 1;
+	while ((opt = next_option(argc, argv, &word)) != -1) {
+		if (!is_device_option(opt) && opt != ':' && opt != '?') {
+			log_error("'%s' is not a device: add-device takes one --disk, --net, --rng "
+				  "or --vfio",
+				  word);
+			goto fail;
+		}
+		if (parse_one(opt, optarg, word, opts))
+			goto fail;
+	}
+	if (optind < argc || opts->nr_disks + opts->nr_nets + opts->nr_vfio + opts->rng != 1) {
+		log_error("add-device takes exactly one --disk, --net, --rng or --vfio");
+		goto fail;
+	}
+	return 0;
+fail:
+	options_free(opts);
+	return -1;
+}
 
-		opt = getopt_long(argc, argv, ":", run_options, NULL);
-		if (opt == -1)
-			break;
+/* argv[0] is "run"; parsing is reentrant enough for tests (optind is reset). */
+enum options_result options_parse(int argc, char **argv, struct vm_options *opts)
+{
+	const char *word;
+	int opt;
+
+	options_defaults(opts);
+	optind = 0;
+	opterr = 0;
+	while ((opt = next_option(argc, argv, &word)) != -1) {
 		if (opt == OPT_HELP) {
 			options_usage(stdout);
 			options_free(opts);
 			return OPTIONS_HELP;
 		}
-		if (parse_one(opt, optarg, before < argc ? argv[before] : "", opts))
+		if (parse_one(opt, optarg, word, opts))
 			goto fail;
 	}
 	if (optind < argc) {

@@ -113,6 +113,9 @@ enum options_result {
 };
 
 enum options_result options_parse(int argc, char **argv, struct vm_options *opts);
+/* One device's options for a running VM (argv[0] is not an option): exactly one
+ * --disk, --net, --rng or --vfio. 0, or -1 with one line logged; options_free() after. */
+int options_parse_device(int argc, char **argv, struct vm_options *opts);
 int options_parse_mac(const char *what, const char *val, uint8_t mac[6]);
 int options_parse_on_off(const char *what, const char *val, bool *out);
 int options_parse_uint(const char *s, unsigned long max, unsigned int *out);

@@ -9,7 +9,6 @@
  */
 #include "vmm/topology.h"
 #include "pci/alloc.h"
-#include "pci/pcie.h"
 #include "pci/port.h"
 #include "vfio/host_check.h"
 #include "vfio/pci.h"
@@ -143,7 +142,7 @@ static int add_switch(struct topo *t, const struct port_opt *o)
 	up = port_create_switch_up(link, o->id);
 	if (!up)
 		return -1;
-	pcie_link_set_active(link->self, true);
+	port_cold_plug(link->self);
 	for (i = 0; i < o->ports; i++) {
 		snprintf(name, sizeof(name), "%s.%u", o->id, i);
 		if (name_port(t, name, port_create_switch_down(up->secondary, name, (uint8_t)i)))
@@ -178,18 +177,41 @@ static int add_ports(struct topo *t)
 	return 0;
 }
 
-/* What `info` shows of a device: an id from its kind's prefix and its order. */
+/* The name a bus= gave, kept as long as the topology: the named port's own copy. */
+static const char *port_name(struct topo *t, const char *id)
+{
+	for (unsigned int i = 0; id && i < t->nr_named; i++)
+		if (!strcmp(t->named[i].id, id))
+			return t->named[i].id;
+	return NULL;
+}
+
+/* Whether some device has this id. */
+static bool id_taken(const struct vm *vm, const char *id)
+{
+	for (unsigned int i = 0; i < vm->nr_devices; i++)
+		if (!strcmp(vm->devices[i].id, id))
+			return true;
+	return false;
+}
+
+/* What `info` shows of a device: an id from its kind's prefix and the first number
+ * no device of the VM has (a removed device's id is free again). */
 static struct vm_device *record(struct topo *t, const char *prefix, const char *kind,
 				struct pci_dev *d, const char *bus_id)
 {
 	struct vm *vm = t->vm;
-	struct vm_device *dev = &vm->devices[vm->nr_devices++];
+	struct vm_device *dev;
+	char id[VM_DEVICE_ID_LEN];
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i + 1 < vm->nr_devices; i++)
-		n += !strcmp(vm->devices[i].kind, kind);
-	*dev = (struct vm_device){.kind = kind, .pci = d, .port = bus_id, .host_node = -1};
-	snprintf(dev->id, sizeof(dev->id), "%s%u", prefix, n);
+	do
+		snprintf(id, sizeof(id), "%s%u", prefix, n++);
+	while (id_taken(vm, id));
+	dev = &vm->devices[vm->nr_devices++];
+	*dev = (struct vm_device){
+		.kind = kind, .pci = d, .port = port_name(t, bus_id), .host_node = -1};
+	memcpy(dev->id, id, sizeof(id));
 	return dev;
 }
 
@@ -202,18 +224,28 @@ static int attach(struct pci_dev *d, struct pci_bus *bus, const char *what)
 		return -1;
 	}
 	if (bus->self)
-		pcie_link_set_active(bus->self, true);
+		port_cold_plug(bus->self);
 	return 0;
+}
+
+/* A virtio device on its PCI function; NULL (logged) destroys what was made. */
+static struct pci_dev *virtio_function(struct topo *t, struct virtio_dev *vdev)
+{
+	struct pci_dev *d = vdev ? virtio_pci_create(vdev, &t->vm->irq, &t->vm->ram) : NULL;
+
+	if (!d && vdev)
+		vdev->ops->destroy(vdev);
+	return d;
 }
 
 static int plug(struct topo *t, struct virtio_dev *vdev, const char *bus_id, const char *what,
 		const char *prefix)
 {
 	struct pci_bus *bus = vdev ? bus_for(t, bus_id, what) : NULL;
-	struct pci_dev *d = bus ? virtio_pci_create(vdev, &t->vm->irq, &t->vm->ram) : NULL;
+	struct pci_dev *d = virtio_function(t, bus ? vdev : NULL);
 
 	if (!d) {
-		if (vdev)
+		if (vdev && !bus)
 			vdev->ops->destroy(vdev);
 		return -1;
 	}
@@ -255,26 +287,36 @@ static int check_vfio(struct topo *t, struct vfio_host_info *info)
 	return 0;
 }
 
+static struct pci_dev *create_vfio(struct topo *t, const struct vfio_opt *o,
+				   const struct vfio_host_info *info)
+{
+	return vfio_pci_create(&(struct vfio_pci_args){.bdf = info->bdf,
+						       .group = info->group,
+						       .container = &t->vm->vfio,
+						       .irq = &t->vm->irq,
+						       .slots = &t->vm->slots,
+						       .host_root = "/",
+						       .msix_relocate = o->msix_relocate});
+}
+
+static struct vm_device *record_vfio(struct topo *t, struct pci_dev *d, const char *bus_id,
+				     const struct vfio_host_info *info)
+{
+	struct vm_device *dev = record(t, "vfio", "vfio", d, bus_id);
+
+	memcpy(dev->host_bdf, info->bdf, sizeof(dev->host_bdf));
+	dev->host_node = info->numa_node;
+	return dev;
+}
+
 static int add_vfio(struct topo *t, const struct vfio_opt *o, const struct vfio_host_info *info)
 {
 	struct pci_bus *bus = bus_for(t, o->bus, "--vfio");
-	struct vm_device *dev;
-	struct pci_dev *d;
+	struct pci_dev *d = bus ? create_vfio(t, o, info) : NULL;
 
-	if (!bus)
-		return -1;
-	d = vfio_pci_create(&(struct vfio_pci_args){.bdf = info->bdf,
-						    .group = info->group,
-						    .container = &t->vm->vfio,
-						    .irq = &t->vm->irq,
-						    .slots = &t->vm->slots,
-						    .host_root = "/",
-						    .msix_relocate = o->msix_relocate});
 	if (!d || attach(d, bus, "--vfio"))
 		return -1;
-	dev = record(t, "vfio", "vfio", d, o->bus);
-	memcpy(dev->host_bdf, info->bdf, sizeof(dev->host_bdf));
-	dev->host_node = info->numa_node;
+	record_vfio(t, d, o->bus, info);
 	return 0;
 }
 
@@ -286,7 +328,7 @@ static unsigned int disk_queues(const struct vm_options *o)
 }
 
 /* queues=auto: a pair per vCPU, as for disks */
-static int add_net(struct topo *t, const struct net_opt *n)
+static struct virtio_dev *create_net(struct topo *t, const struct net_opt *n)
 {
 	const struct vm_options *o = t->vm->opts;
 	unsigned int pairs = n->queues ? n->queues : o->cpus;
@@ -298,7 +340,17 @@ static int add_net(struct topo *t, const struct net_opt *n)
 				 .vhost = n->vhost};
 
 	memcpy(no.mac, n->mac, sizeof(no.mac));
-	return plug(t, net_create(&no), n->bus, "--net", "net");
+	return net_create(&no);
+}
+
+static struct virtio_dev *create_disk(struct topo *t, const struct disk_opt *d)
+{
+	struct blk_options bo = {.path = d->path,
+				 .readonly = d->readonly,
+				 .direct = d->direct,
+				 .queues = d->queues ? d->queues : disk_queues(t->vm->opts)};
+
+	return blk_create(&bo);
 }
 
 static int add_devices(struct topo *t)
@@ -306,18 +358,11 @@ static int add_devices(struct topo *t)
 	const struct vm_options *o = t->vm->opts;
 	unsigned int i;
 
-	for (i = 0; i < o->nr_disks; i++) {
-		const struct disk_opt *d = &o->disk[i];
-		struct blk_options bo = {.path = d->path,
-					 .readonly = d->readonly,
-					 .direct = d->direct,
-					 .queues = d->queues ? d->queues : disk_queues(o)};
-
-		if (plug(t, blk_create(&bo), d->bus, "--disk", "disk"))
+	for (i = 0; i < o->nr_disks; i++)
+		if (plug(t, create_disk(t, &o->disk[i]), o->disk[i].bus, "--disk", "disk"))
 			return -1;
-	}
 	for (i = 0; i < o->nr_nets; i++)
-		if (add_net(t, &o->net[i]))
+		if (plug(t, create_net(t, &o->net[i]), o->net[i].bus, "--net", "net"))
 			return -1;
 	if (o->rng && plug(t, rng_create(), o->rng_bus, "--rng", "rng"))
 		return -1;
@@ -339,15 +384,136 @@ void topology_windows(const struct vm *vm, struct pci_windows *w)
 	w->mem64_end = w->mem64_base + PCI_MEM64_SIZE;
 }
 
+/* The machine's topology: built once at start, its named ports used again by
+ * devices added later. */
+static struct topo topo;
+
 int topology_build(struct vm *vm)
 {
-	static struct topo t;
+	struct topo *t = &topo;
 	struct pci_windows w;
 
-	memset(&t, 0, sizeof(t));
-	t.vm = vm;
-	if (check_vfio(&t, t.vfio_info) || add_ports(&t) || add_devices(&t))
+	memset(t, 0, sizeof(*t));
+	t->vm = vm;
+	if (check_vfio(t, t->vfio_info) || add_ports(t) || add_devices(t))
 		return -1;
 	topology_windows(vm, &w);
 	return pci_assign_resources(&vm->pci, &w);
+}
+
+/* Where a device added at run time goes: the named port, which must have a hot-plug
+ * slot with nothing behind it, or the first such port. */
+static struct named_port *hot_slot(struct topo *t, const char *id)
+{
+	for (unsigned int i = 0; i < t->nr_named; i++) {
+		struct named_port *p = &t->named[i];
+		bool slot = p->bus->self && port_has_slot(p->bus->self);
+
+		if (id && strcmp(p->id, id))
+			continue;
+		if (slot && !p->bus->dev[0])
+			return p;
+		if (id) {
+			log_error(slot ? "port '%s' holds a device already: remove it first or "
+					 "name another port"
+				       : "'%s' has no hot-plug slot: add devices on a root port "
+					 "or a switch's downstream port",
+				  id);
+			return NULL;
+		}
+	}
+	if (id)
+		log_error("no port '%s': the ports are the ids of conduit's --pcie options", id);
+	else
+		log_error("no free hot-plug port: start conduit with an empty --pcie root-port "
+			  "for each device to add");
+	return NULL;
+}
+
+/* The one --vfio of a request: checked on the host like one given at start, and not
+ * assigned already. Managed assignment needs the steward from the start: not here. */
+static bool hot_vfio_check(struct topo *t, const struct vfio_opt *o, struct vfio_host_info *info)
+{
+	char err[1024];
+
+	if (o->managed) {
+		log_error("add-device: managed=on and pf= are only for functions given at start: "
+			  "bind the function to vfio-pci and add it with host=");
+		return false;
+	}
+	if (vfio_host_check("/", o->host, info, err, sizeof(err))) {
+		log_error("%s", err);
+		return false;
+	}
+	for (unsigned int i = 0; i < t->vm->nr_devices; i++) {
+		if (!strcmp(t->vm->devices[i].host_bdf, info->bdf)) {
+			log_error("%s is assigned already, as %s", info->bdf, t->vm->devices[i].id);
+			return false;
+		}
+	}
+	return true;
+}
+
+static struct pci_dev *hot_create(struct topo *t, const struct vm_options *o,
+				  struct vfio_host_info *info, const char **prefix)
+{
+	*prefix = o->nr_disks ? "disk" : o->nr_nets ? "net" : o->rng ? "rng" : "vfio";
+	if (o->nr_disks)
+		return virtio_function(t, create_disk(t, &o->disk[0]));
+	if (o->nr_nets)
+		return virtio_function(t, create_net(t, &o->net[0]));
+	if (o->rng)
+		return virtio_function(t, rng_create());
+	return hot_vfio_check(t, &o->vfio[0], info) ? create_vfio(t, &o->vfio[0], info) : NULL;
+}
+
+static const char *device_bus(const struct vm_options *o)
+{
+	return o->nr_disks  ? o->disk[0].bus
+	       : o->nr_nets ? o->net[0].bus
+	       : o->rng	    ? o->rng_bus
+			    : o->vfio[0].bus;
+}
+
+struct vm_device *topology_hot_add(struct vm *vm, const struct vm_options *o)
+{
+	struct topo *t = &topo;
+	struct named_port *slot = hot_slot(t, device_bus(o));
+	struct vfio_host_info info;
+	const char *prefix;
+	struct pci_dev *d;
+	int err;
+
+	if (slot && vm->nr_devices == VM_MAX_DEVICES)
+		log_error("the VM has %d devices, the most it can have", VM_MAX_DEVICES);
+	if (!slot || vm->nr_devices == VM_MAX_DEVICES)
+		return NULL;
+	d = hot_create(t, o, &info, &prefix);
+	if (!d)
+		return NULL;
+	pthread_mutex_lock(&vm->pci.lock);
+	err = port_hot_plug(slot->bus->self, d);
+	pthread_mutex_unlock(&vm->pci.lock);
+	if (err) {
+		log_error("port '%s' cannot take the device", slot->id);
+		d->ops->destroy(d);
+		return NULL;
+	}
+	if (!strcmp(prefix, "vfio"))
+		return record_vfio(t, d, slot->id, &info);
+	return record(t, prefix, d->name, d, slot->id);
+}
+
+void topology_hot_remove(struct vm *vm, unsigned int i)
+{
+	struct pci_dev *port = vm->devices[i].pci->bus->self, *d;
+
+	pthread_mutex_lock(&vm->pci.lock);
+	d = port_hot_unplug(port);
+	pthread_mutex_unlock(&vm->pci.lock);
+	if (d)
+		d->ops->destroy(d);
+	memmove(&vm->devices[i], &vm->devices[i + 1],
+		(vm->nr_devices - i - 1) * sizeof(vm->devices[0]));
+	vm->nr_devices--;
 }

@@ -372,6 +372,18 @@ void vcpu_kick(struct vcpu *v)
 	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 }
 
+static void vcpu_kick_one(void *ctx, unsigned int i)
+{
+	struct vcpu *vcpus = ctx;
+
+	vcpu_kick(&vcpus[i]);
+}
+
+void vcpus_park(struct vcpu *vcpus, unsigned int n, struct vcpu_gate *g)
+{
+	vcpu_gate_close(g, n, vcpu_kick_one, vcpus);
+}
+
 /* After vcpu_join: KVM answers state queries only while the vCPU is not running. */
 void vcpu_dump_flight(const struct vcpu *v, uint64_t now)
 {

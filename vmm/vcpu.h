@@ -57,6 +57,9 @@ int vcpu_create(struct vcpu *v, const struct vcpu_machine *m, unsigned int id,
 		const struct kvm_cpuid2 *cpuid);
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
+/* Main thread: parks all n vCPUs at the gate (vcpu_gate_close), kicking them out of the
+ * guest; vcpu_gate_open() lets them go. */
+void vcpus_park(struct vcpu *vcpus, unsigned int n, struct vcpu_gate *g);
 void vcpu_join(struct vcpu *v);
 void vcpu_dump_flight(const struct vcpu *v, uint64_t now);
 void vcpu_destroy(struct vcpu *v);

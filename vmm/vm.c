@@ -11,6 +11,7 @@
 #include "vmm/base/sandbox.h"
 #include "vmm/console.h"
 #include "vmm/guest_numa.h"
+#include "vmm/hotplug.h"
 #include "vmm/machine.h"
 #include "vmm/placement.h"
 #include "vmm/stats.h"
@@ -89,6 +90,9 @@ static int vm_add_pci(struct vm *vm)
 	    pci_machine_init(&vm->pci, &vm->pio, &vm->mmio))
 		return -1;
 	vm->pci.intx_gsi_base = PCI_INTX_GSI;
+	vm->pci.irq = &vm->irq;
+	vm->pci.slot_power = hotplug_slot_power;
+	vm->pci.slot_ctx = vm;
 	if (pci_host_init(&vm->pci_host, &vm->pci, ECAM_ADDR, &reset))
 		return -1;
 	return topology_build(vm);
@@ -325,11 +329,11 @@ static void vm_handle_signal(struct vm *vm, int sfd)
 				strsignal((int)si.ssi_signo));
 }
 
-/* The main thread's loop: the end of the VM, signals, the console's input and the
- * control socket. */
+/* The main thread's loop: the end of the VM, signals, the console's input, slots the
+ * guest powered off, and the control socket. */
 static void vm_wait(struct vm *vm, int sfd)
 {
-	struct pollfd p[3 + 1 + API_MAX_CONNS];
+	struct pollfd p[4 + 1 + API_MAX_CONNS];
 	struct console con;
 	unsigned int n;
 
@@ -338,14 +342,17 @@ static void vm_wait(struct vm *vm, int sfd)
 		p[0] = (struct pollfd){.fd = vm->exit.fd, .events = POLLIN};
 		p[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		p[2] = (struct pollfd){.fd = con.in_fd, .events = POLLIN};
-		n = api_server_pollfds(&vm->api, p + 3, 1 + API_MAX_CONNS);
-		if (poll(p, 3 + n, -1) < 0)
+		p[3] = (struct pollfd){.fd = vm->hotplug_fd, .events = POLLIN};
+		n = api_server_pollfds(&vm->api, p + 4, 1 + API_MAX_CONNS);
+		if (poll(p, 4 + n, -1) < 0)
 			continue;
 		if (p[1].revents & POLLIN)
 			vm_handle_signal(vm, sfd);
 		if (p[2].revents & (POLLIN | POLLHUP))
 			vm_feed_console(vm, &con);
-		api_server_serve(&vm->api, p + 3, n);
+		if (p[3].revents & POLLIN)
+			hotplug_serve(vm);
+		api_server_serve(&vm->api, p + 4, n);
 	}
 	console_restore(&con);
 }
@@ -430,6 +437,7 @@ static void vm_teardown(struct vm *vm)
 	guest_ram_destroy(&vm->ram);
 	vm_exit_destroy(&vm->exit);
 	vcpu_gate_destroy(&vm->gate);
+	hotplug_destroy(vm);
 }
 
 /* Managed --vfio: the functions taken on the host before anything is opened, then the
@@ -520,6 +528,7 @@ int vm_run(const struct vm_options *opts)
 		.exit = {.fd = -1},
 		.host_node = -1,
 		.api = {.fd = -1},
+		.hotplug_fd = -1,
 	};
 	int sfd, status = EXIT_BAD_INPUT;
 
@@ -536,7 +545,8 @@ int vm_run(const struct vm_options *opts)
 	}
 	if (opts->api_socket && api_server_open(&vm.api, opts->api_socket, vm_api_handle, &vm))
 		goto out;
-	if (vm_claim(&vm) || vm_place(&vm) || vm_exit_init(&vm.exit) || sandbox_init(opts->seccomp))
+	if (vm_claim(&vm) || vm_place(&vm) || vm_exit_init(&vm.exit) || hotplug_init(&vm) ||
+	    sandbox_init(opts->seccomp))
 		goto out;
 	if (vm_setup(&vm))
 		goto out;

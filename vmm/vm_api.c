@@ -2,11 +2,13 @@
  * What the control socket's commands do to the running VM: `info` reads the machine
  * (devices with their guest and host addresses), `pause`/`resume` close and open the
  * vCPUs' gate (vmm/vcpu_gate.h) with the guest's clock held still in between,
- * `power-button` presses the ACPI button, `counters` reads the vCPUs' exit counts.
+ * `power-button` presses the ACPI button, `counters` reads the vCPUs' exit counts,
+ * `add-device` and `remove-device` go through vmm/hotplug.h.
  * Runs on the main thread, between polls.
  */
 #include "vmm/vm_api.h"
 #include "vmm/base/log.h"
+#include "vmm/hotplug.h"
 
 #include <stdio.h>
 
@@ -55,6 +57,7 @@ static json_object *device_info(struct vm *vm, const struct vm_device *dev)
 	json_object_object_add(o, "host_numa_node", json_node_or_null(dev->host_node));
 	json_object_object_add(o, "guest_numa_node",
 			       json_node_or_null(device_guest_node(dev->pci)));
+	json_object_object_add(o, "removing", json_object_new_boolean(dev->removing));
 	return o;
 }
 
@@ -80,19 +83,12 @@ static json_object *api_info(struct vm *vm)
 	return o;
 }
 
-static void kick_vcpu(void *ctx, unsigned int i)
-{
-	struct vm *vm = ctx;
-
-	vcpu_kick(&vm->vcpus[i]);
-}
-
 /* The guest's kvmclock is read once every vCPU is parked, and put back on resume. */
 static json_object *api_pause(struct vm *vm)
 {
 	if (vcpu_gate_is_closed(&vm->gate))
 		return vm_state(vm);
-	vcpu_gate_close(&vm->gate, vm->nr_vcpus, kick_vcpu, vm);
+	vcpus_park(vm->vcpus, vm->nr_vcpus, &vm->gate);
 	if (kvm_clock_get(&vm->kvm, &vm->paused_clock))
 		log_warn("pause: cannot read the guest's clock (KVM_GET_CLOCK): it will jump on "
 			 "resume");
@@ -148,6 +144,34 @@ static json_object *api_counters(struct vm *vm)
 	return o;
 }
 
+/* The device's info, which is also the data of its device-added event. */
+static json_object *api_add_device(struct vm *vm, const struct api_request *req, char *err,
+				   size_t errlen)
+{
+	struct vm_device *dev = hotplug_add(vm, req->args, req->nr_args, err, errlen);
+
+	if (!dev)
+		return NULL;
+	log_info("%s added (%s) on port %s", dev->id, dev->pci->name, dev->port);
+	api_server_event(&vm->api, "device-added", device_info(vm, dev));
+	return device_info(vm, dev);
+}
+
+static json_object *api_remove_device(struct vm *vm, const struct api_request *req, char *err,
+				      size_t errlen)
+{
+	json_object *o;
+	bool removed;
+
+	if (hotplug_remove(vm, req->id, &removed, err, errlen))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(req->id));
+	json_object_object_add(o, "state",
+			       json_object_new_string(removed ? "removed" : "removing"));
+	return o;
+}
+
 json_object *vm_api_handle(void *ctx, const struct api_request *req, char *err, size_t errlen)
 {
 	struct vm *vm = ctx;
@@ -163,6 +187,10 @@ json_object *vm_api_handle(void *ctx, const struct api_request *req, char *err, 
 		return api_power_button(vm);
 	case API_COUNTERS:
 		return api_counters(vm);
+	case API_ADD_DEVICE:
+		return api_add_device(vm, req, err, errlen);
+	case API_REMOVE_DEVICE:
+		return api_remove_device(vm, req, err, errlen);
 	default:
 		snprintf(err, errlen, "command '%s' is not served here",
 			 api_command_name(req->command));

@@ -2,7 +2,8 @@
  * libFuzzer target: the control socket's requests (vmm/api/request.h) as a peer sends
  * them, through the server's own line handling: the input goes down one end of a
  * socket pair whose other end is a connection of a server with a handler that answers
- * every command. Invariants: a request that parses names a known command; a refused
+ * every command. Invariants: a request that parses names a known command and has the
+ * argument that command takes (add-device its words, remove-device an id); a refused
  * one has a reason; every reply line the server writes is a JSON object with exactly
  * one of "return" and "error".
  */
@@ -33,8 +34,11 @@ static void check_parse(const uint8_t *data, size_t size)
 	char err[256] = "";
 
 	if (!api_request_parse((const char *)data, size, &req, err, sizeof(err))) {
-		if (req.command >= API_NR_COMMANDS)
+		if (req.command >= API_NR_COMMANDS || req.nr_args > API_MAX_ARGS ||
+		    (req.command == API_ADD_DEVICE) != (req.nr_args > 0) ||
+		    (req.command == API_REMOVE_DEVICE) != (req.id[0] != 0))
 			abort();
+		api_request_free(&req);
 	} else if (!err[0] || !memchr(err, 0, sizeof(err))) {
 		abort();
 	}

@@ -1079,6 +1079,15 @@ static const char *const acpiexec_failures[] = {
 	"AcpiRsCreateAmlResources failed",
 };
 
+/* _OSC's arguments as acpiexec takes them (a buffer in parentheses): the PCI host
+ * bridge UUID as ToUUID lays it out, a wrong one, and the three dwords: Linux's
+ * request for hot-plug, SHPC, PME, AER and the PCIe capability, and for what was
+ * granted. */
+#define OSC_UUID	"(5B 4D DB 33 F7 1F 1C 40 96 57 74 41 C0 3D D7 66)"
+#define OSC_OTHER_UUID	"(5B 4D DB 33 F7 1F 1C 40 96 57 74 41 C0 3D D7 67)"
+#define OSC_ASK_ALL	"(00 00 00 00 1F 00 00 00 1F 00 00 00)"
+#define OSC_ASK_GRANTED "(00 00 00 00 1F 00 00 00 11 00 00 00)"
+
 /*
  * acpiexec (same package as iasl) runs the tables through ACPICA's table manager, as
  * Linux does: its FADT checks report "Firmware Warning" or "Firmware Error" on, e.g., an
@@ -1096,7 +1105,10 @@ static void check_acpiexec(const char *dir, const struct acpi_machine *m)
 	n = (size_t)snprintf(cmd, sizeof(cmd),
 			     "timeout 60 acpiexec -b 'evaluate \\_S5; evaluate \\_SB.PCI0._PRT; "
 			     "evaluate \\_SB.PCI0._CRS; evaluate \\_SB.MRES._CRS; "
-			     "resources \\_SB.PCI0; resources \\_SB.MRES");
+			     "resources \\_SB.PCI0; resources \\_SB.MRES; "
+			     "evaluate \\_SB.PCI0._OSC " OSC_UUID " 1 3 " OSC_ASK_ALL "; "
+			     "evaluate \\_SB.PCI0._OSC " OSC_UUID " 1 3 " OSC_ASK_GRANTED "; "
+			     "evaluate \\_SB.PCI0._OSC " OSC_OTHER_UUID " 1 3 " OSC_ASK_ALL);
 	for (unsigned int i = 1; i < m->nr_pci; i++) {
 		root_name(i, name);
 		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n,
@@ -1125,6 +1137,12 @@ static void check_acpiexec(const char *dir, const struct acpi_machine *m)
 	CHECK(!m->nr_nodes || file_has(dir, "exec.log", "ACPI: SLIT"));
 	CHECK(m->nr_pci < 2 || file_has(dir, "exec.log", "Evaluation of \\_SB.PC01._CRS returned"));
 	CHECK(m->nr_pci < 2 || file_has(dir, "exec.log", "Evaluation of \\_SB.PC01._PXM returned"));
+	/* _OSC: asked for everything, hot-plug and the PCIe capability come back, with
+	 * "capabilities masked"; asked for those two, they are granted as they are; an
+	 * unknown UUID is flagged. */
+	CHECK(file_has(dir, "exec.log", "10 00 00 00 1F 00 00 00 11 00 00 00"));
+	CHECK(file_has(dir, "exec.log", "00 00 00 00 1F 00 00 00 11 00 00 00"));
+	CHECK(file_has(dir, "exec.log", "04 00 00 00 1F 00 00 00 1F 00 00 00"));
 }
 
 /* Disassembles every table but the RSDP (iasl -d takes none: check_rsdp() covered it). */

@@ -319,6 +319,60 @@ static void test_methods(void)
 	aml_free(&a);
 }
 
+/* If/Else, LEqual, LNot, And, Or, CreateDWordField and ToUUID, as _OSC uses them. */
+static void test_conditions(void)
+{
+	struct aml a;
+
+	/* If (LNot (LEqual (Arg1, One))) { Or (CDW1, 0x08, CDW1) } Else { And (Arg0, 0x11,
+	 * Local0) } */
+	aml_init(&a);
+	aml_if_begin(&a);
+	aml_lnot(&a);
+	aml_lequal(&a);
+	aml_arg(&a, 1);
+	aml_int(&a, 1);
+	aml_or(&a);
+	aml_path(&a, "CDW1");
+	aml_int(&a, 8);
+	aml_path(&a, "CDW1");
+	aml_end(&a);
+	aml_else_begin(&a);
+	aml_and(&a);
+	aml_arg(&a, 0);
+	aml_int(&a, 0x11);
+	aml_local(&a, 0);
+	aml_end(&a);
+	CHECK(aml_is(&a,
+		     BYTES(0xa0, 0x10, 0x92, 0x93, 0x69, 0x01, 0x7d, 'C', 'D', 'W', '1', 0x0a, 0x08,
+			   'C', 'D', 'W', '1', 0xa1, 0x06, 0x7b, 0x68, 0x0a, 0x11, 0x60)));
+	aml_free(&a);
+
+	/* CreateDWordField (Arg3, 0x08, CDW3) */
+	aml_init(&a);
+	aml_create_dword_field(&a);
+	aml_arg(&a, 3);
+	aml_int(&a, 8);
+	aml_path(&a, "CDW3");
+	CHECK(aml_is(&a, BYTES(0x8a, 0x6b, 0x0a, 0x08, 'C', 'D', 'W', '3')));
+	aml_free(&a);
+
+	/* ToUUID: the PCI host bridge _OSC UUID as ACPI 6.x 19.6.142 lays it out */
+	aml_init(&a);
+	aml_uuid(&a, "33DB4D5B-1FF7-401C-9657-7441C03DD766");
+	CHECK(aml_is(&a, BYTES(0x11, 0x13, 0x0a, 0x10, 0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f, 0x1c,
+			       0x40, 0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66)));
+	aml_free(&a);
+	aml_init(&a);
+	aml_uuid(&a, "33DB4D5B-1FF7-401C-9657-7441C03DD76"); /* one digit short */
+	CHECK(!aml_ok(&a));
+	aml_free(&a);
+	aml_init(&a);
+	aml_uuid(&a, "33DB4D5B-1FF7-401C-9657-7441C03DD7G6");
+	CHECK(!aml_ok(&a));
+	aml_free(&a);
+}
+
 static void check_fails(void (*build)(struct aml *a))
 {
 	struct aml a;
@@ -711,6 +765,7 @@ int main(int argc, char **argv)
 	test_packages_and_buffers();
 	test_var_package();
 	test_methods();
+	test_conditions();
 	test_errors();
 	test_resources();
 	test_pci0();

@@ -56,10 +56,50 @@ static void test_parse(void)
 	CHECK(parse("", &req, err));
 	/* a NUL inside the string is not the command it prefixes */
 	CHECK(api_request_parse("{\"command\": \"info\\u0000x\"}", 26, &req, err, sizeof(err)) &&
-	      strstr(err, "unknown command"));
+	      strstr(err, "no \"command\" string"));
 	/* the length given is the line: what follows is not read */
 	CHECK(!api_request_parse("{\"command\": \"pause\"}garbage", 20, &req, err, sizeof(err)) &&
 	      req.command == API_PAUSE);
+}
+
+/* add-device's words and remove-device's id: present, well-formed, freed. */
+static void test_device_requests(void)
+{
+	struct api_request req;
+	char err[256], *argv[] = {"add-device", "--disk", "path=/img,bus=rp1"}, *line;
+
+	CHECK(!parse("{\"command\":\"add-device\",\"args\":[\"--vfio\",\"host=0000:00:12.0\"]}",
+		     &req, err));
+	CHECK(req.command == API_ADD_DEVICE && req.nr_args == 2 &&
+	      !strcmp(req.args[1], "host=0000:00:12.0"));
+	api_request_free(&req);
+	CHECK(!parse("{\"command\":\"remove-device\",\"id\":\"vfio0\"}", &req, err) &&
+	      req.command == API_REMOVE_DEVICE && !strcmp(req.id, "vfio0"));
+	CHECK(parse("{\"command\":\"remove-device\"}", &req, err) && strstr(err, "needs \"id\""));
+	CHECK(parse("{\"command\":\"remove-device\",\"id\":\"\"}", &req, err) &&
+	      strstr(err, "device id"));
+	CHECK(parse("{\"command\":\"remove-device\",\"id\":7}", &req, err));
+	CHECK(parse("{\"command\":\"remove-device\",\"args\":[\"x\"]}", &req, err) &&
+	      strstr(err, "it takes id"));
+	CHECK(parse("{\"command\":\"add-device\",\"args\":[]}", &req, err) &&
+	      strstr(err, "1 to 8 strings"));
+	CHECK(parse("{\"command\":\"add-device\",\"args\":[\"--disk\",1]}", &req, err) &&
+	      strstr(err, "\"args\"[1]"));
+	CHECK(parse("{\"command\":\"add-device\",\"args\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\","
+		    "\"7\",\"8\",\"9\"]}",
+		    &req, err));
+	CHECK(parse("{\"command\":\"add-device\",\"args\":[\"a\"],\"id\":\"x\"}", &req, err) &&
+	      strstr(err, "takes no argument 'id'"));
+	line = api_request_from_args(3, argv, err, sizeof(err));
+	CHECK(line && !parse(line, &req, err) && req.nr_args == 2 &&
+	      !strcmp(req.args[0], "--disk"));
+	api_request_free(&req);
+	free(line);
+	argv[0] = "remove-device";
+	CHECK(!api_request_from_args(3, argv, err, sizeof(err)) && strstr(err, "one device id"));
+	line = api_request_from_args(2, argv, err, sizeof(err));
+	CHECK(line && !parse(line, &req, err) && !strcmp(req.id, "--disk"));
+	free(line);
 }
 
 static void test_from_args(void)
@@ -252,6 +292,7 @@ int main(void)
 	char dir[] = "/tmp/conduit-api-XXXXXX", path[64];
 
 	test_parse();
+	test_device_requests();
 	test_from_args();
 	CHECK(mkdtemp(dir));
 	chmod(dir, 0755);

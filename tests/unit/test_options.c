@@ -270,9 +270,31 @@ static void test_numa_options(void)
 	      OPTIONS_ERROR);
 }
 
+/* add-device's words: exactly one device, parsed as conduit run parses it. */
+static void test_device_options(void)
+{
+	char *disk[] = {"add-device", "--disk", "path=/img,bus=hp1,readonly=on"};
+	char *two[] = {"add-device", "--rng", "--vfio", "host=0000:00:12.0"};
+	char *kernel[] = {"add-device", "--kernel", "/boot/vmlinuz"};
+	char *stray[] = {"add-device", "--rng", "extra"};
+	char *none[] = {"add-device"};
+	char *bad[] = {"add-device", "--disk", "path=/img,queues=99"};
+	struct vm_options o;
+
+	CHECK(!options_parse_device(3, disk, &o) && o.nr_disks == 1 && o.disk[0].readonly &&
+	      !strcmp(o.disk[0].bus, "hp1"));
+	options_free(&o);
+	CHECK(options_parse_device(4, two, &o));
+	CHECK(options_parse_device(3, kernel, &o));
+	CHECK(options_parse_device(3, stray, &o));
+	CHECK(options_parse_device(1, none, &o));
+	CHECK(options_parse_device(3, bad, &o));
+}
+
 int main(void)
 {
 	test_defaults();
+	test_device_options();
 	test_values();
 	test_errors();
 	test_sizes();

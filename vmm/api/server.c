@@ -157,6 +157,7 @@ static void conn_request(struct api_server *s, unsigned int i, const char *line,
 		return;
 	}
 	ret = s->handle(s->ctx, &req, err, sizeof(err));
+	api_request_free(&req);
 	if (ret)
 		conn_reply(s, i, ret);
 	else

@@ -3,9 +3,20 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread char *capture_buf;
+static __thread size_t capture_len;
+
+void log_capture(char *buf, size_t len)
+{
+	capture_buf = len ? buf : NULL;
+	capture_len = len;
+	if (capture_buf)
+		capture_buf[0] = '\0';
+}
 
 static void log_vprint(const char *level, const char *fmt, va_list ap)
 {
@@ -15,6 +26,8 @@ static void log_vprint(const char *level, const char *fmt, va_list ap)
 	 * console is printing from another thread. */
 	vsnprintf(line, sizeof(line), fmt, ap);
 	fprintf(stderr, "conduit: %s%s\n", level, line);
+	if (capture_buf && !capture_buf[0] && !strcmp(level, "error: "))
+		snprintf(capture_buf, capture_len, "%s", line);
 }
 
 void log_print(const char *level, const char *fmt, ...)

@@ -12,6 +12,11 @@
 
 void log_print(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* While buf is set, the calling thread's first error line is also kept in it (no
+ * prefix): the control socket's reply names what went wrong in code that logs. NULL
+ * stops it. */
+void log_capture(char *buf, size_t len);
+
 /* For code that reports to its caller rather than to stderr (parsers, host checks):
  * the message into err (one line, no prefix); returns -1. */
 int log_to_buf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -86,10 +86,14 @@ static const char *const vcpu_calls[] = {
 /* The main thread after start: signals and console, the stop of the vCPUs, the
  * flight recorder and --stats, teardown (KVM, VFIO, terminal ioctls), waiting for the
  * steward that gives managed functions back (wait4), the control socket (its
- * connections, their peers' credentials, its removal at the end). */
+ * connections, their peers' credentials, its removal at the end), and devices added
+ * through it: their files and locks, host checks in sysfs (links, directories),
+ * eventfds, and a tap (if_nametoindex() asks through a socket). */
 static const char *const main_calls[] = {
-	"ioctl", "fcntl",   "mincore",	  "getrusage", "pread64", "pwrite64", "openat",
-	"wait4", "accept4", "getsockopt", "sendto",    "unlink",  NULL,
+	"ioctl",    "fcntl",  "mincore",   "getrusage",	 "pread64",    "pwrite64",
+	"openat",   "wait4",  "accept4",   "getsockopt", "sendto",     "unlink",
+	"eventfd2", "flock",  "lseek",	   "readlink",	 "getdents64", "fstatfs",
+	"socket",   "access", "faccessat", "faccessat2", NULL,
 };
 
 static enum sandbox_mode sandbox_mode;

@@ -274,6 +274,82 @@ static void pci_prt(struct aml *a, const struct acpi_machine *m)
 	aml_end(a);
 }
 
+/*
+ * _OSC (PCI Firmware 3.3 §4.5.1): the OS asks for control of PCIe features in the third
+ * dword of Arg3 and gets what the platform grants back in it. conduit grants native
+ * PCIe hot-plug (bit 0) and the PCIe capability structure (bit 4, without which Linux
+ * takes no native service); SHPC, PME, AER, LTR and DPC stay unclaimed, as conduit
+ * implements none of them. An unknown UUID or revision is flagged in the first dword.
+ */
+#define OSC_PCI_HOST_BRIDGE_UUID  "33DB4D5B-1FF7-401C-9657-7441C03DD766"
+#define OSC_GRANTED		  0x11
+#define OSC_UNRECOGNIZED_UUID	  0x04
+#define OSC_UNRECOGNIZED_REVISION 0x08
+#define OSC_CAPABILITIES_MASKED	  0x10
+
+/* Or (CDW1, bits, CDW1) */
+static void osc_flag(struct aml *a, uint64_t bits)
+{
+	aml_or(a);
+	aml_path(a, "CDW1");
+	aml_int(a, bits);
+	aml_path(a, "CDW1");
+}
+
+/* If (LNot (LEqual (x, y))): the caller writes x and y, the body and the aml_end(). */
+static void osc_if_not_equal(struct aml *a)
+{
+	aml_if_begin(a);
+	aml_lnot(a);
+	aml_lequal(a);
+}
+
+static void pci_osc_granted(struct aml *a)
+{
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_int(a, 8);
+	aml_path(a, "CDW3");
+	osc_if_not_equal(a); /* revision 1 is the one this layout is */
+	aml_arg(a, 1);
+	aml_int(a, 1);
+	osc_flag(a, OSC_UNRECOGNIZED_REVISION);
+	aml_end(a);
+	aml_and(a); /* Local0 = what is asked and granted */
+	aml_path(a, "CDW3");
+	aml_int(a, OSC_GRANTED);
+	aml_local(a, 0);
+	osc_if_not_equal(a);
+	aml_local(a, 0);
+	aml_path(a, "CDW3");
+	osc_flag(a, OSC_CAPABILITIES_MASKED);
+	aml_end(a);
+	aml_store(a);
+	aml_local(a, 0);
+	aml_path(a, "CDW3");
+}
+
+static void pci_osc(struct aml *a)
+{
+	aml_method_begin(a, "_OSC", 4, false);
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_int(a, 0);
+	aml_path(a, "CDW1");
+	aml_if_begin(a);
+	aml_lequal(a);
+	aml_arg(a, 0);
+	aml_uuid(a, OSC_PCI_HOST_BRIDGE_UUID);
+	pci_osc_granted(a);
+	aml_end(a);
+	aml_else_begin(a);
+	osc_flag(a, OSC_UNRECOGNIZED_UUID);
+	aml_end(a);
+	aml_return(a);
+	aml_arg(a, 3);
+	aml_end(a);
+}
+
 /* A PCI Express root complex (PNP0A08, compatible with PNP0A03): PCI0, PC01, ... */
 static void acpi_dsdt_pci_root(struct aml *a, const struct acpi_machine *m, unsigned int i)
 {
@@ -299,6 +375,7 @@ static void acpi_dsdt_pci_root(struct aml *a, const struct acpi_machine *m, unsi
 	}
 	pci_crs(a, r, i == 0);
 	pci_prt(a, m);
+	pci_osc(a);
 	aml_end(a);
 }
 

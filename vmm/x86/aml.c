@@ -30,6 +30,13 @@
 #define AML_LOCAL0_OP	       0x60
 #define AML_ARG0_OP	       0x68
 #define AML_STORE_OP	       0x70
+#define AML_AND_OP	       0x7b
+#define AML_OR_OP	       0x7d
+#define AML_CREATE_DWORD_FIELD 0x8a
+#define AML_LNOT_OP	       0x92
+#define AML_LEQUAL_OP	       0x93
+#define AML_IF_OP	       0xa0
+#define AML_ELSE_OP	       0xa1
 #define AML_RETURN_OP	       0xa4
 #define AML_ONES_OP	       0xff
 #define AML_DEVICE_OP	       0x82 /* after AML_EXT_OP_PREFIX */
@@ -353,6 +360,18 @@ void aml_method_begin(struct aml *a, const char *path, unsigned int nargs, bool 
 	aml_byte(a, (uint8_t)(nargs | (serialized ? AML_METHOD_SERIALIZED : 0)));
 }
 
+void aml_if_begin(struct aml *a)
+{
+	aml_byte(a, AML_IF_OP);
+	aml_open(a, AML_FRAME_PLAIN);
+}
+
+void aml_else_begin(struct aml *a)
+{
+	aml_byte(a, AML_ELSE_OP);
+	aml_open(a, AML_FRAME_PLAIN);
+}
+
 void aml_package_begin(struct aml *a)
 {
 	aml_byte(a, AML_PACKAGE_OP);
@@ -469,6 +488,31 @@ void aml_store(struct aml *a)
 	aml_byte(a, AML_STORE_OP);
 }
 
+void aml_lequal(struct aml *a)
+{
+	aml_byte(a, AML_LEQUAL_OP);
+}
+
+void aml_lnot(struct aml *a)
+{
+	aml_byte(a, AML_LNOT_OP);
+}
+
+void aml_and(struct aml *a)
+{
+	aml_byte(a, AML_AND_OP);
+}
+
+void aml_or(struct aml *a)
+{
+	aml_byte(a, AML_OR_OP);
+}
+
+void aml_create_dword_field(struct aml *a)
+{
+	aml_byte(a, AML_CREATE_DWORD_FIELD);
+}
+
 void aml_local(struct aml *a, unsigned int n)
 {
 	if (n > AML_MAX_LOCAL) {
@@ -496,6 +540,37 @@ static int aml_hex_digit(char c)
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
+}
+
+/* ToUUID (ACPI 6.x section 19.6.142): the first three groups little-endian, the last
+ * two as written. */
+void aml_uuid(struct aml *a, const char *uuid)
+{
+	static const uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+	uint8_t text[16], out[16];
+	size_t n = 0;
+
+	for (const char *p = uuid; *p && n < 16; p++) {
+		int hi, lo;
+
+		if (*p == '-')
+			continue;
+		hi = aml_hex_digit(p[0]);
+		lo = hi < 0 ? -1 : aml_hex_digit(p[1]);
+		if (hi < 0 || lo < 0) {
+			a->failed = true;
+			return;
+		}
+		text[n++] = (uint8_t)(hi << 4 | lo);
+		p++;
+	}
+	if (n != 16 || strlen(uuid) != 36) {
+		a->failed = true;
+		return;
+	}
+	for (n = 0; n < 16; n++)
+		out[n] = text[order[n]];
+	aml_buffer(a, out, sizeof(out));
 }
 
 uint32_t aml_eisaid(const char *id)

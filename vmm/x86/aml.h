@@ -117,13 +117,21 @@ void aml_device_begin(struct aml *a, const char *path);
 /* nargs 0-7; a serialized method runs one invocation at a time (sync level 0). */
 void aml_method_begin(struct aml *a, const char *path, unsigned int nargs, bool serialized);
 /* Closes the innermost object opened by an aml_*_begin() call. */
+void aml_if_begin(struct aml *a);   /* follow with the predicate, then the body */
+void aml_else_begin(struct aml *a); /* right after an If's aml_end() */
 void aml_end(struct aml *a);
 
 /* Statements for method bodies: operands follow as further calls. */
-void aml_return(struct aml *a);		       /* follow with the value */
-void aml_store(struct aml *a);		       /* follow with the source, then the destination */
-void aml_local(struct aml *a, unsigned int n); /* Local0-Local7 */
-void aml_arg(struct aml *a, unsigned int n);   /* Arg0-Arg6 */
+void aml_return(struct aml *a);			/* follow with the value */
+void aml_store(struct aml *a);			/* follow with the source, then the destination */
+void aml_lequal(struct aml *a);			/* follow with two operands */
+void aml_lnot(struct aml *a);			/* follow with the operand */
+void aml_and(struct aml *a);			/* follow with two operands and a target */
+void aml_or(struct aml *a);			/* follow with two operands and a target */
+void aml_create_dword_field(struct aml *a);	/* follow with buffer, byte index, aml_path */
+void aml_uuid(struct aml *a, const char *uuid); /* ToUUID("xxxxxxxx-xxxx-...") */
+void aml_local(struct aml *a, unsigned int n);	/* Local0-Local7 */
+void aml_arg(struct aml *a, unsigned int n);	/* Arg0-Arg6 */
 
 /*
  * Resource templates (ACPI 6.x section 6.4): a Buffer of resource descriptors that
