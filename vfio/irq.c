@@ -17,11 +17,15 @@
  * either is on and back on when both are off.
  */
 #include "pci/bus.h"
+#include "vfio/host_check.h"
 #include "vfio/irq.h"
+#include "vmm/base/host.h"
 #include "vmm/base/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/vfio.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -223,4 +227,50 @@ void vfio_irqs_destroy(struct vfio_dev *v)
 		close(v->intx_fd);
 	if (v->intx_resample_fd >= 0)
 		close(v->intx_resample_fd);
+}
+
+/* One /proc/interrupts line: "IRQ: per-CPU counts... chip hwirq name"; the counts of
+ * ncpu CPUs summed into *sum when its name is vfio-pci's for the function
+ * (vfio-intx(BDF), vfio-msi[N](BDF), vfio-msix[N](BDF)). */
+static void irq_line_add(const char *line, const char *owner, unsigned int ncpu, uint64_t *sum)
+{
+	const char *p = strchr(line, ':'), *name = strstr(line, " vfio-");
+	size_t n = strlen(line), o = strlen(owner);
+	char *end;
+
+	while (n && line[n - 1] == '\n')
+		n--;
+	if (!p || !name || n < o || memcmp(line + n - o, owner, o))
+		return;
+	for (p++; ncpu--; p = end) {
+		uint64_t v = strtoull(p, &end, 10);
+
+		if (end == p)
+			return;
+		*sum += v;
+	}
+}
+
+int vfio_host_irq_count(const char *root, const char *bdf, uint64_t *count)
+{
+	char *line = NULL, owner[VFIO_BDF_LEN + 2], path[PATH_MAX];
+	unsigned int ncpu = 0;
+	size_t cap = 0;
+	FILE *f;
+
+	host_path(path, sizeof(path), root, "/proc/interrupts");
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	snprintf(owner, sizeof(owner), "(%s)", bdf);
+	*count = 0;
+	/* the header names one column per CPU: "CPU0 CPU1 ..." */
+	if (getline(&line, &cap, f) > 0)
+		for (const char *c = line; (c = strstr(c, "CPU")); c += 3)
+			ncpu++;
+	while (getline(&line, &cap, f) > 0)
+		irq_line_add(line, owner, ncpu, count);
+	free(line);
+	fclose(f);
+	return 0;
 }

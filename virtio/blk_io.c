@@ -304,10 +304,23 @@ static void flush_issue(struct blk_queue *bq)
 	}
 }
 
+/* What a request that succeeded moved: read into the guest or written from it. */
+static uint64_t req_data_bytes(const struct blk_req *r)
+{
+	if (r->result != VIRTIO_BLK_S_OK)
+		return 0;
+	if (r->type == VIRTIO_BLK_T_IN)
+		return r->written;
+	if (r->type == VIRTIO_BLK_T_OUT)
+		return r->chain.out_len - sizeof(struct virtio_blk_outhdr);
+	return 0;
+}
+
 static void req_finish(struct blk_queue *bq, struct blk_req *r)
 {
 	if (!bq->stopping) {
 		__atomic_store_n(r->status, r->result, __ATOMIC_RELAXED);
+		virtio_stat_request(bq->q, req_data_bytes(r));
 		vq_push(&bq->q->vq, r->chain.head, r->written + 1);
 		bq->pushed = true;
 	}
@@ -609,6 +622,7 @@ static void queue_notify(struct blk_queue *bq)
 	fd = __atomic_load_n(&bq->q->call_fd, __ATOMIC_ACQUIRE);
 	if (fd < 0 || !vq_should_notify(&bq->q->vq))
 		return;
+	virtio_stat_add(&bq->q->stats.interrupts, 1);
 	sqe = sqe_get(bq);
 	if (!sqe) {
 		if (write(fd, &one, sizeof(one)) != sizeof(one))
@@ -629,6 +643,8 @@ static void kick_done(struct blk_queue *bq, int res, unsigned int flags)
 	}
 	if (!(flags & IORING_CQE_F_MORE))
 		arm_kick(bq);
+	if (res > 0)
+		virtio_stat_add(&bq->q->stats.kicks, 1);
 	bq->need_drain = true;
 }
 

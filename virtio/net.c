@@ -348,6 +348,7 @@ struct virtio_dev *net_create(const struct net_options *o)
 	if (vhost < 0)
 		goto fail;
 	n->use_vhost = vhost == 1;
+	n->dev.kernel_datapath = n->use_vhost;
 	n->offloads = tap_offloads_supported(n->tap[0],
 					     TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN);
 	n->dev.ops = &net_ops;

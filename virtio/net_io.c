@@ -210,7 +210,9 @@ static void tx_one(struct net_pair *p, const struct vq_chain *c)
 	if (k >= 0 && net_hdr_tx_ok(&p->tx_hdr, frame, p->net->dev.negotiated)) {
 		p->tx_hdr.num_buffers = 0;
 		p->tx_iov[0] = (struct iovec){&p->tx_hdr, hdr};
-		if (pwritev2(p->tap, p->tx_iov, k + 1, -1, 0) < 0 && errno != EAGAIN)
+		if (pwritev2(p->tap, p->tx_iov, k + 1, -1, 0) >= 0)
+			virtio_stat_request(p->txq, frame);
+		else if (errno != EAGAIN)
 			pair_error(p, "writing to the tap", errno);
 	}
 	vq_push(&p->txq->vq, c->head, 0);
@@ -341,6 +343,7 @@ static void rx_frame(struct net_pair *p, uint32_t len)
 		for (k = 0; left && k < p->nheld; k++)
 			left -= min_u32(left, p->held[k].len);
 	rx_set_num_buffers(p, (uint16_t)k);
+	virtio_stat_request(p->rxq, len - sizeof(struct virtio_net_hdr_v1));
 	for (i = 0, left = len; i < k; i++) {
 		uint32_t use = min_u32(left, p->held[i].len);
 
@@ -413,6 +416,15 @@ static void poll_done(struct net_pair *p, int fd, uint64_t tag, int res, unsigne
 		poll_arm(p, fd, tag);
 }
 
+/* A kick poll of queue q completed: a kick when it found the eventfd readable. */
+static void kick_done(struct net_pair *p, struct virtio_queue *q, uint64_t tag, int res,
+		      unsigned int flags)
+{
+	poll_done(p, q->kick_fd, tag, res, flags);
+	if (res > 0)
+		virtio_stat_add(&q->stats.kicks, 1);
+}
+
 static void pair_complete(struct net_pair *p, const struct io_uring_cqe *cqe)
 {
 	switch (cqe->user_data) {
@@ -421,11 +433,11 @@ static void pair_complete(struct net_pair *p, const struct io_uring_cqe *cqe)
 		break;
 	case TAG_RX_KICK:
 		p->need_rx = true;
-		poll_done(p, p->rxq->kick_fd, TAG_RX_KICK, cqe->res, cqe->flags);
+		kick_done(p, p->rxq, TAG_RX_KICK, cqe->res, cqe->flags);
 		break;
 	case TAG_TX_KICK:
 		p->need_tx = true;
-		poll_done(p, p->txq->kick_fd, TAG_TX_KICK, cqe->res, cqe->flags);
+		kick_done(p, p->txq, TAG_TX_KICK, cqe->res, cqe->flags);
 		break;
 	case TAG_WAKE:
 		p->need_rx = true;

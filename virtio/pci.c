@@ -547,3 +547,26 @@ struct pci_dev *virtio_pci_create(struct virtio_dev *vdev, struct irq_router *ir
 	vp_reset(vp);
 	return d;
 }
+
+const struct virtio_dev *virtio_pci_device(const struct pci_dev *d)
+{
+	return d->ops == &virtio_pci_ops ? ((const struct virtio_pci *)d->priv)->vdev : NULL;
+}
+
+static uint64_t stat_read(const uint64_t *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+void virtio_dev_stats(const struct virtio_dev *dev, struct virtio_queue_stats *sum)
+{
+	*sum = (struct virtio_queue_stats){0};
+	for (unsigned int q = 0; q < dev->nr_queues; q++) {
+		const struct virtio_queue_stats *s = &dev->queue[q].stats;
+
+		sum->kicks += stat_read(&s->kicks);
+		sum->requests += stat_read(&s->requests);
+		sum->interrupts += stat_read(&s->interrupts);
+		sum->bytes += stat_read(&s->bytes);
+	}
+}

@@ -13,8 +13,11 @@ void virtio_queue_notify(struct virtio_queue *q, const char *name)
 	/* the driver may move the queue to another vector while it runs */
 	int fd = __atomic_load_n(&q->call_fd, __ATOMIC_ACQUIRE);
 
-	if (fd >= 0 && vq_should_notify(&q->vq) && write(fd, &one, sizeof(one)) < 0 &&
-	    errno != EAGAIN)
+	if (fd < 0 || !vq_should_notify(&q->vq))
+		return;
+	if (write(fd, &one, sizeof(one)) == sizeof(one))
+		virtio_stat_add(&q->stats.interrupts, 1);
+	else if (errno != EAGAIN)
 		log_guest_warn("%s: cannot interrupt the guest: %s", name, strerror(errno));
 }
 
@@ -27,7 +30,10 @@ static bool server_drain(struct queue_server *s, bool *pushed)
 	do {
 		vq_disable_notify(vq);
 		while ((ret = vq_pop(vq, s->chain)) == 1) {
-			vq_push(vq, s->chain->head, s->serve(s->ctx, s->chain));
+			uint32_t written = s->serve(s->ctx, s->chain);
+
+			virtio_stat_request(s->q, written);
+			vq_push(vq, s->chain->head, written);
 			*pushed = true;
 		}
 		if (ret < 0) {
@@ -59,8 +65,11 @@ static void *server_thread(void *arg)
 			break;
 		if (p[1].revents)
 			break;
-		if (p[0].revents && read(s->q->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		if (!p[0].revents)
+			continue;
+		if (read(s->q->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			break;
+		virtio_stat_add(&s->q->stats.kicks, 1);
 	}
 	return NULL;
 }

@@ -27,11 +27,22 @@
 
 struct virtio_dev;
 
+/* What a queue's server did since the device was created, for the control socket's
+ * `counters`: written by the queue's one serving thread (virtio_stat_add), read by
+ * any thread. */
+struct virtio_queue_stats {
+	uint64_t kicks;	     /* wake-ups for a driver notification */
+	uint64_t requests;   /* requests completed: chains, or frames for a NIC */
+	uint64_t interrupts; /* interrupts sent to the driver */
+	uint64_t bytes;	     /* data moved by those requests, either way */
+};
+
 struct virtio_queue {
 	struct virtqueue vq; /* set up by the transport before activate() */
 	int kick_fd;
 	int call_fd;
 	bool enabled; /* the driver enabled this queue */
+	struct virtio_queue_stats stats;
 };
 
 struct virtio_dev_ops {
@@ -65,7 +76,23 @@ struct virtio_dev {
 	void (*needs_reset)(struct virtio_dev *dev);
 	void *transport;
 	const char *name; /* for log lines, e.g. "virtio-blk 0000:01:00.0" */
+	/* The queues are served in the kernel (vhost): their stats stay 0. */
+	bool kernel_datapath;
 };
+
+/* A counter of virtio_queue_stats, by its one writer. */
+static inline void virtio_stat_add(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+}
+
+/* A request completed on q, with bytes of data: counted before its used entry is
+ * published, so a driver that sees the entry sees the count. */
+static inline void virtio_stat_request(struct virtio_queue *q, uint64_t bytes)
+{
+	virtio_stat_add(&q->stats.requests, 1);
+	virtio_stat_add(&q->stats.bytes, bytes);
+}
 
 static inline void virtio_dev_needs_reset(struct virtio_dev *dev)
 {

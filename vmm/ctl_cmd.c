@@ -31,7 +31,9 @@ static void ctl_usage(FILE *out)
 	      "  pause          stop the vCPUs (the guest's clock stands still)\n"
 	      "  resume         start them again\n"
 	      "  power-button   press the ACPI power button (the guest shuts down cleanly)\n"
-	      "  counters       each vCPU's exits, by reason\n"
+	      "  counters       each vCPU's exits, by reason; each device's work: kicks,\n"
+	      "                 requests, interrupts and bytes of a virtio device served\n"
+	      "                 by conduit, the host's interrupts of an assigned function\n"
 	      "  add-device --disk|--net|--rng|--vfio SPEC\n"
 	      "                 a device as conduit run takes it, on the port its bus= names\n"
 	      "                 or the first free one with a hot-plug slot\n"
@@ -143,22 +145,37 @@ static void print_info(json_object *r)
 		print_device(json_object_array_get_idx(devs, i));
 }
 
+static void print_vcpu_counters(json_object *v)
+{
+	json_object *by;
+
+	printf("vcpu%s exits %s", str_or_dash(v, "vcpu"), str_or_dash(v, "exits"));
+	if (json_object_object_get_ex(v, "exits_by_reason", &by)) {
+		json_object_object_foreach(by, key, val)
+			printf(" %s=%s", key, json_object_get_string(val));
+	}
+	putchar('\n');
+}
+
+/* id, kind, then whatever the device counts */
+static void print_device_counters(json_object *d)
+{
+	printf("%-8s %-11s", str_or_dash(d, "id"), str_or_dash(d, "kind"));
+	json_object_object_foreach(d, key, val) if (strcmp(key, "id") && strcmp(key, "kind"))
+		printf(" %s=%s", key, json_object_get_string(val));
+	putchar('\n');
+}
+
 static void print_counters(json_object *r)
 {
-	json_object *vcpus, *by;
+	json_object *a;
 
-	if (!json_object_object_get_ex(r, "vcpus", &vcpus))
-		return;
-	for (size_t i = 0; i < json_object_array_length(vcpus); i++) {
-		json_object *v = json_object_array_get_idx(vcpus, i);
-
-		printf("vcpu%s exits %s", str_or_dash(v, "vcpu"), str_or_dash(v, "exits"));
-		if (json_object_object_get_ex(v, "exits_by_reason", &by)) {
-			json_object_object_foreach(by, key, val)
-				printf(" %s=%s", key, json_object_get_string(val));
-		}
-		putchar('\n');
-	}
+	if (json_object_object_get_ex(r, "vcpus", &a))
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			print_vcpu_counters(json_object_array_get_idx(a, i));
+	if (json_object_object_get_ex(r, "devices", &a))
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			print_device_counters(json_object_array_get_idx(a, i));
 }
 
 static void print_reply(const char *command, json_object *r)

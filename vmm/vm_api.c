@@ -2,12 +2,15 @@
  * What the control socket's commands do to the running VM: `info` reads the machine
  * (devices with their guest and host addresses), `pause`/`resume` close and open the
  * vCPUs' gate (vmm/vcpu_gate.h) with the guest's clock held still in between,
- * `power-button` presses the ACPI button, `counters` reads the vCPUs' exit counts,
+ * `power-button` presses the ACPI button, `counters` reads the vCPUs' exit counts and
+ * the devices' (virtio queues' work, assigned functions' host interrupts),
  * `add-device` and `remove-device` go through vmm/hotplug.h.
  * Runs on the main thread, between polls.
  */
 #include "vmm/vm_api.h"
 #include "vmm/base/log.h"
+#include "vfio/irq.h"
+#include "virtio/pci.h"
 #include "vmm/hotplug.h"
 
 #include <stdio.h>
@@ -117,6 +120,11 @@ static json_object *api_power_button(struct vm *vm)
 	return o;
 }
 
+static json_object *json_count(uint64_t n)
+{
+	return json_object_new_int64((int64_t)n);
+}
+
 static json_object *vcpu_counters(const struct vcpu *v)
 {
 	json_object *o = json_object_new_object(), *by = json_object_new_object();
@@ -125,22 +133,67 @@ static json_object *vcpu_counters(const struct vcpu *v)
 	for (unsigned int k = 0; k < VCPU_EXIT_KINDS; k++) {
 		n = __atomic_load_n(&v->exits_by[k], __ATOMIC_RELAXED);
 		total += n;
-		json_object_object_add(by, vcpu_exit_kind_name(k),
-				       json_object_new_int64((int64_t)n));
+		json_object_object_add(by, vcpu_exit_kind_name(k), json_count(n));
 	}
 	json_object_object_add(o, "vcpu", json_object_new_int((int)v->id));
-	json_object_object_add(o, "exits", json_object_new_int64((int64_t)total));
+	json_object_object_add(o, "exits", json_count(total));
 	json_object_object_add(o, "exits_by_reason", by);
+	return o;
+}
+
+/* A virtio device's queues as its backend served them; nothing when the kernel
+ * serves them (vhost-net). */
+static void virtio_counters(json_object *o, const struct virtio_dev *v)
+{
+	struct virtio_queue_stats s;
+
+	json_object_object_add(o, "datapath",
+			       json_object_new_string(v->kernel_datapath ? "kernel" : "conduit"));
+	if (v->kernel_datapath)
+		return;
+	virtio_dev_stats(v, &s);
+	json_object_object_add(o, "kicks", json_count(s.kicks));
+	json_object_object_add(o, "requests", json_count(s.requests));
+	json_object_object_add(o, "interrupts", json_count(s.interrupts));
+	json_object_object_add(o, "bytes", json_count(s.bytes));
+}
+
+/* An assigned function's interrupts go from the device to the guest through
+ * eventfds in the kernel: the host's count of them is what there is. */
+static void vfio_counters(json_object *o, const struct vm_device *dev)
+{
+	uint64_t n;
+
+	json_object_object_add(o, "datapath", json_object_new_string("device"));
+	if (!vfio_host_irq_count("", dev->host_bdf, &n))
+		json_object_object_add(o, "host_interrupts", json_count(n));
+}
+
+static json_object *device_counters(const struct vm_device *dev)
+{
+	json_object *o = json_object_new_object();
+	const struct virtio_dev *v = virtio_pci_device(dev->pci);
+
+	json_object_object_add(o, "id", json_object_new_string(dev->id));
+	json_object_object_add(o, "kind", json_object_new_string(dev->kind));
+	if (v)
+		virtio_counters(o, v);
+	else if (dev->host_bdf[0])
+		vfio_counters(o, dev);
 	return o;
 }
 
 static json_object *api_counters(struct vm *vm)
 {
-	json_object *o = json_object_new_object(), *vcpus = json_object_new_array();
+	json_object *o = json_object_new_object(), *vcpus = json_object_new_array(),
+		    *devs = json_object_new_array();
 
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		json_object_array_add(vcpus, vcpu_counters(&vm->vcpus[i]));
 	json_object_object_add(o, "vcpus", vcpus);
+	for (unsigned int i = 0; i < vm->nr_devices; i++)
+		json_object_array_add(devs, device_counters(&vm->devices[i]));
+	json_object_object_add(o, "devices", devs);
 	return o;
 }
 

@@ -205,6 +205,7 @@ static void test_read_write(struct disk *k)
 {
 	struct io w = {VIRTIO_BLK_T_OUT, 8, DATA, 8192, false};
 	struct io r = {VIRTIO_BLK_T_IN, 8, DATA + 0x10000, 8192, true};
+	struct virtio_queue_stats *st = &k->dev->queue[0].stats, was = *st;
 	uint32_t len = 0;
 
 	pattern(DATA, 8192, 1);
@@ -218,6 +219,12 @@ static void test_read_write(struct disk *k)
 	w.len = 512;
 	CHECK(do_io(k, &w, NULL) == VIRTIO_BLK_S_OK);
 	CHECK(file_is(DISK_SIZE - 512, gp(DATA, 512), 512));
+	/* the queue's counters: three requests and their data, kicks; with
+	 * event-idx, an interrupt only when the driver was waiting already */
+	CHECK(__atomic_load_n(&st->requests, __ATOMIC_RELAXED) == was.requests + 3);
+	CHECK(__atomic_load_n(&st->bytes, __ATOMIC_RELAXED) == was.bytes + 8192 + 8192 + 512);
+	CHECK(__atomic_load_n(&st->kicks, __ATOMIC_RELAXED) > was.kicks);
+	CHECK(__atomic_load_n(&st->interrupts, __ATOMIC_RELAXED) - was.interrupts <= 3);
 }
 
 /* Header and data in one buffer, data and status in another (§5.2.6: the device

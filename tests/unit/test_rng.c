@@ -75,6 +75,11 @@ static void test_fill(bool event_idx)
 	vqd_kick(&d);
 	CHECK(vqd_wait_used(&d, &head, &len, 5000) == 1 && head == h1 && len == 64);
 	CHECK(!all_zero(p, 64));
+	/* the queue's counters: three requests and their bytes (counted before they are
+	 * used), a kick; the interrupts follow the used entries, so at least the first
+	 * batch's is in */
+	CHECK(dev->queue[0].stats.requests == 3 && dev->queue[0].stats.bytes == 244);
+	CHECK(dev->queue[0].stats.kicks >= 1 && dev->queue[0].stats.interrupts >= 1);
 	dev->ops->reset(dev);
 	vqd_destroy(&d);
 	dev->ops->destroy(dev);
