@@ -36,10 +36,6 @@ truncate -s 16M "$work/disk.img"
 kernel=$(guest_kernel)
 
 ctl() { "$CONDUIT" ctl "$@"; }
-# jget FILE EXPR: a value from a JSON file, EXPR in Python over `j`
-jget() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
-# jtrue FILE EXPR: whether EXPR holds
-jtrue() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if $2 else 1)" "$1"; }
 ticks() { grep -c '^GUEST-TICK ' "$work/vm"; }
 # the guest's uptime at its tick number N
 tick_uptime() { sed -n "s/^GUEST-TICK $1 \([0-9.]*\).*/\1/p" "$work/vm"; }

@@ -81,6 +81,12 @@ ended_with() {
 	[ "$status" -eq "$2" ] && grep -q -- "$3" "$1"
 }
 
+# jget FILE EXPR: a value from a JSON file (a reply of conduit ctl --json), EXPR in
+# Python over `j`; nothing when the file holds no JSON
+jget() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
+# jtrue FILE EXPR: whether EXPR holds
+jtrue() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if $2 else 1)" "$1" 2>/dev/null; }
+
 # make_tap NAME ADDR: a persistent multi-queue vnet_hdr tap in L1 for VMs to attach
 # to, up, with L1's end of the guest's link, the IPv6 link-local ADDR, usable at once
 # (no DAD). It has carrier only while a VM is attached.
@@ -89,6 +95,13 @@ make_tap() {
 		echo 0 >"/proc/sys/net/ipv6/conf/$1/accept_dad" &&
 		ip link set "$1" up &&
 		ip -6 addr add "$2/64" dev "$1" nodad
+}
+
+# one_l1_cpu: this test and every guest it starts from now on run on L1's CPU 0. Two
+# L2 vCPUs running at once on both of L1's CPUs is what loses guests and L1 itself
+# (README, "The testbed"): a test that runs guests side by side calls this.
+one_l1_cpu() {
+	taskset -pc 0 $$ >/dev/null
 }
 
 # bail WHY: TAP's way to stop a test whose setup failed.

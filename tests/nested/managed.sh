@@ -18,6 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools/lib/l1-vfio.sh
 . "$repo/tools/lib/l1-vfio.sh"
 CONDUIT=$1
+one_l1_cpu
 IGB=$L1V_IGB_PF
 NVME=$L1V_NVME_PF
 PF_ADDR=fe80::1
