@@ -57,14 +57,6 @@ struct vm_device *hotplug_add(struct vm *vm, char *const *args, unsigned int nr_
 	return dev;
 }
 
-static int find_device(const struct vm *vm, const char *id)
-{
-	for (unsigned int i = 0; i < vm->nr_devices; i++)
-		if (!strcmp(vm->devices[i].id, id))
-			return (int)i;
-	return -1;
-}
-
 /* The port a device can leave by: one with a hot-plug slot. */
 static struct pci_dev *device_port(const struct vm_device *dev)
 {
@@ -94,7 +86,7 @@ static void remove_now(struct vm *vm, unsigned int i)
 
 int hotplug_remove(struct vm *vm, const char *id, bool *removed, char *err, size_t errlen)
 {
-	int i = find_device(vm, id);
+	int i = topology_device_index(vm, id);
 	struct pci_dev *port;
 	bool powered;
 

@@ -9,6 +9,7 @@
 #include "sriov/nvme.h"
 #include "sriov/pf.h"
 #include "sriov/vf_link.h"
+#include "vmm/api/json.h"
 #include "vmm/base/log.h"
 #include "vmm/options.h"
 #include "vmm/vm_exit.h"
@@ -338,11 +339,6 @@ static void print_plain(const struct sriov_view *v)
 		else
 			print_net_row(&pf->vfs[i], view_link(v, i), user);
 	}
-}
-
-static json_object *json_str_or_null(const char *s)
-{
-	return s && *s ? json_object_new_string(s) : NULL;
 }
 
 static json_object *json_on_off(int v)

@@ -187,12 +187,12 @@ static const char *port_name(struct topo *t, const char *id)
 }
 
 /* Whether some device has this id. */
-static bool id_taken(const struct vm *vm, const char *id)
+int topology_device_index(const struct vm *vm, const char *id)
 {
 	for (unsigned int i = 0; i < vm->nr_devices; i++)
 		if (!strcmp(vm->devices[i].id, id))
-			return true;
-	return false;
+			return (int)i;
+	return -1;
 }
 
 /* What `info` shows of a device: an id from its kind's prefix and the first number
@@ -207,7 +207,7 @@ static struct vm_device *record(struct topo *t, const char *prefix, const char *
 
 	do
 		snprintf(id, sizeof(id), "%s%u", prefix, n++);
-	while (id_taken(vm, id));
+	while (topology_device_index(vm, id) >= 0);
 	dev = &vm->devices[vm->nr_devices++];
 	*dev = (struct vm_device){
 		.kind = kind, .pci = d, .port = port_name(t, bus_id), .host_node = -1};

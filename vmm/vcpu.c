@@ -341,7 +341,6 @@ static void *vcpu_thread(void *arg)
 					"KVM_RUN failed on vCPU %u: %s", v->id, strerror(errno));
 			break;
 		}
-		v->exits++;
 		vcpu_count_exit(v, vcpu_exit_kind(v->run->exit_reason));
 		vcpu_handle_exit(v);
 		flight_record(&v->flight, v->run, flight_now());

@@ -39,7 +39,6 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
-	uint64_t exits; /* returns from KVM_RUN that userspace handled (--stats) */
 	uint64_t exits_by[VCPU_EXIT_KINDS]; /* every return, by kind; read while running */
 	struct flight flight;
 };

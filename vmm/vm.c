@@ -405,13 +405,15 @@ static void vm_dump_flight(const struct vm *vm)
 		vcpu_dump_flight(&vm->vcpus[i], now);
 }
 
+/* The guest's exits to conduit (--stats): every return from KVM_RUN but for a signal. */
 static uint64_t vm_exits(const struct vm *vm)
 {
 	uint64_t n = 0;
-	unsigned int i;
+	unsigned int i, k;
 
 	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
-		n += vm->vcpus[i].exits;
+		for (k = 0; k < VCPU_EXIT_KINDS; k++)
+			n += k == VCPU_EXIT_INTR ? 0 : vm->vcpus[i].exits_by[k];
 	return n;
 }
 

@@ -8,17 +8,13 @@
  * Runs on the main thread, between polls.
  */
 #include "vmm/vm_api.h"
+#include "vmm/api/json.h"
 #include "vmm/base/log.h"
 #include "vfio/irq.h"
 #include "virtio/pci.h"
 #include "vmm/hotplug.h"
 
 #include <stdio.h>
-
-static json_object *json_str_or_null(const char *s)
-{
-	return s && *s ? json_object_new_string(s) : NULL;
-}
 
 static json_object *json_node_or_null(int node)
 {
