@@ -47,11 +47,35 @@ static int blk_lock(struct blk *b)
 	return -1;
 }
 
+/* Whether path is a block device the kernel holds read-only (BLKROGET: a read-only
+ * loop device, a write-protected disk, `blockdev --setro`). */
+static bool blk_bdev_readonly(const char *path)
+{
+	struct stat st;
+	int fd, ro = 0;
+
+	if (stat(path, &st) || !S_ISBLK(st.st_mode))
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (ioctl(fd, BLKROGET, &ro))
+		ro = 0;
+	close(fd);
+	return ro;
+}
+
 static int blk_open(struct blk *b, bool direct, struct stat *st)
 {
 	struct statfs fs;
-	int flags = (b->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
+	int flags;
 
+	if (!b->readonly && blk_bdev_readonly(b->path)) {
+		log_info("disk '%s': the block device is read-only: so is the guest's disk",
+			 b->path);
+		b->readonly = true;
+	}
+	flags = (b->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
 	b->fd = open(b->path, flags);
 	if (b->fd < 0) {
 		if (errno == EINVAL && direct)
@@ -90,25 +114,86 @@ static int blk_size(struct blk *b, const struct stat *st)
 	return 0;
 }
 
-/* The logical block size: what O_DIRECT needs I/O aligned to on a block device. */
-static uint32_t blk_block_size(struct blk *b, const struct stat *st)
-{
-	int size = 512;
+/* How the disk is laid out, in bytes: what the guest should align its I/O to. */
+struct blk_geometry {
+	uint32_t logical;  /* the smallest unit O_DIRECT can address */
+	uint32_t physical; /* the unit the device (or file system) writes */
+	uint32_t align;	   /* where the first physical block starts */
+	uint32_t min_io, opt_io;
+};
 
-	if (S_ISBLK(st->st_mode) && (ioctl(b->fd, BLKSSZGET, &size) || size < 512))
-		size = 512;
-	return (uint32_t)size;
+#define BLK_MAX_PHYSICAL 65536U /* a file system block beyond is no disk's (9p, NFS) */
+
+/* A block device says (the ioctls behind lsblk -t); a file has its file system's block
+ * size as its physical block and minimum I/O, and 512-byte logical blocks. Values the
+ * kernel does not give, or that do not fit (the physical block must be a power-of-two
+ * multiple of the logical one, the rest multiples of it), are left out. */
+static bool is_pow2_multiple(uint32_t v, uint32_t unit)
+{
+	return v >= unit && v % unit == 0 && !((v / unit) & (v / unit - 1));
+}
+
+static void blk_geometry(struct blk *b, const struct stat *st, struct blk_geometry *g)
+{
+	int logical = 512, align = 0;
+	unsigned int physical = 0, min_io = 0, opt_io = 0;
+
+	if (S_ISBLK(st->st_mode)) {
+		if (ioctl(b->fd, BLKSSZGET, &logical) || logical < 512)
+			logical = 512;
+		if (ioctl(b->fd, BLKPBSZGET, &physical))
+			physical = 0;
+		if (ioctl(b->fd, BLKALIGNOFF, &align) || align < 0)
+			align = 0;
+		if (ioctl(b->fd, BLKIOMIN, &min_io))
+			min_io = 0;
+		if (ioctl(b->fd, BLKIOOPT, &opt_io))
+			opt_io = 0;
+	} else {
+		physical = st->st_blksize > 0 ? (unsigned int)st->st_blksize : 0;
+		min_io = physical <= BLK_MAX_PHYSICAL ? physical : 0;
+	}
+	g->logical = (uint32_t)logical;
+	g->physical = is_pow2_multiple(physical, g->logical) && physical <= BLK_MAX_PHYSICAL
+			      ? physical
+			      : g->logical;
+	g->align = (uint32_t)align % g->physical;
+	g->min_io = min_io % g->logical || min_io / g->logical > UINT16_MAX ? 0 : min_io;
+	g->opt_io = opt_io % g->logical ? 0 : opt_io;
+}
+
+static uint8_t log2_u32(uint32_t v)
+{
+	uint8_t e = 0;
+
+	while (v >>= 1)
+		e++;
+	return e;
+}
+
+/* VIRTIO_BLK_F_TOPOLOGY (§5.2.4): all in logical blocks; the physical block as a
+ * power of two of them. */
+static void blk_config_topology(struct virtio_blk_config *c, const struct blk_geometry *g)
+{
+	c->blk_size = htole32(g->logical);
+	c->physical_block_exp = log2_u32(g->physical / g->logical);
+	c->alignment_offset = (uint8_t)(g->align / g->logical);
+	c->min_io_size = htole16((uint16_t)(g->min_io / g->logical));
+	c->opt_io_size = htole32(g->opt_io / g->logical);
 }
 
 static void blk_config_init(struct blk *b, const struct stat *st)
 {
 	struct virtio_blk_config *c = &b->config;
-	uint32_t align = st->st_blksize >= 512 ? (uint32_t)(st->st_blksize / 512) : 1;
+	struct blk_geometry g;
+	uint32_t align;
 
+	blk_geometry(b, st, &g);
+	align = g.physical / 512;
 	c->capacity = htole64(b->capacity);
 	/* the header and the status take two of a chain's descriptors */
 	c->seg_max = htole32(BLK_QUEUE_SIZE - 2);
-	c->blk_size = htole32(blk_block_size(b, st));
+	blk_config_topology(c, &g);
 	c->num_queues = htole16(b->dev.nr_queues);
 	c->max_discard_sectors = htole32(BLK_MAX_DWZ_SECTORS);
 	c->max_discard_seg = htole32(BLK_MAX_DWZ_SEGS);
@@ -134,7 +219,7 @@ static uint64_t blk_features(struct virtio_dev *dev)
 {
 	struct blk *b = to_blk(dev);
 	uint64_t f = 1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
-		     1ULL << VIRTIO_BLK_F_FLUSH;
+		     1ULL << VIRTIO_BLK_F_TOPOLOGY | 1ULL << VIRTIO_BLK_F_FLUSH;
 
 	if (b->readonly)
 		f |= 1ULL << VIRTIO_BLK_F_RO;

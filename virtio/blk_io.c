@@ -54,6 +54,7 @@ struct blk_op {
 	struct blk_req *req;
 	uint64_t offset, len; /* fallocate range */
 	int mode;	      /* fallocate mode */
+	int tried;	      /* ... modes that were not supported */
 	int res;	      /* a copy done in the I/O thread: its result */
 	struct blk_op *next;  /* ... waiting in blk_queue.copied */
 };
@@ -363,6 +364,7 @@ static uint8_t dwz_check(struct blk_queue *bq, uint32_t type,
 		return VIRTIO_BLK_S_IOERR;
 	op->offset = sector * SECTOR;
 	op->len = num * SECTOR;
+	op->tried = 0;
 	if (type == VIRTIO_BLK_T_WRITE_ZEROES && !flags)
 		op->mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
 	else
@@ -505,22 +507,37 @@ static void rw_done(struct blk_queue *bq, struct blk_req *r, int res)
 		rw_submit(bq, r);
 }
 
-/* Discard is a hint (§5.2.6.2): a file system without hole punching ignores it. One
- * without ZERO_RANGE (tmpfs) gets a punched hole, which reads back as zeros. */
+/* Both modes zero a range, a punched hole by unmapping it: a file system without
+ * ZERO_RANGE (tmpfs) may punch, a block device whose write-zeroes cannot unmap has no
+ * PUNCH_HOLE (Linux's blkdev_fallocate) but ZERO_RANGE. The one not tried yet, or 0. */
+static int fallocate_other_mode(struct blk_op *op)
+{
+	op->tried |= op->mode;
+	if (!(op->tried & FALLOC_FL_ZERO_RANGE))
+		return FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+	if (!(op->tried & FALLOC_FL_PUNCH_HOLE))
+		return FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	return 0;
+}
+
+/* Discard is a hint (§5.2.6.2): a file or device that cannot punch holes ignores it.
+ * Write-zeroes must zero: in the other mode if this one is not supported. */
 static void fallocate_done(struct blk_queue *bq, struct blk_op *op, int res)
 {
 	struct blk_req *r = op->req;
+	bool unsupported = res == -EOPNOTSUPP && !bq->stopping;
 
-	if (res != -EOPNOTSUPP || bq->stopping) {
-		if (res < 0) {
-			io_error(bq, "fallocate", -res);
-			r->result = VIRTIO_BLK_S_IOERR;
+	if (unsupported && r->type == VIRTIO_BLK_T_DISCARD)
+		return;
+	if (unsupported) {
+		op->mode = fallocate_other_mode(op);
+		if (op->mode) {
+			fallocate_submit(bq, r, op);
+			return;
 		}
-	} else if (op->mode & FALLOC_FL_ZERO_RANGE) {
-		op->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-		fallocate_submit(bq, r, op);
-	} else if (r->type == VIRTIO_BLK_T_WRITE_ZEROES) {
-		io_error(bq, "write zeroes", -res);
+	}
+	if (res < 0) {
+		io_error(bq, r->type == VIRTIO_BLK_T_DISCARD ? "discard" : "write zeroes", -res);
 		r->result = VIRTIO_BLK_S_IOERR;
 	}
 }
