@@ -68,7 +68,7 @@ static uint64_t net_features(struct virtio_dev *dev)
 	for (i = 0; i < NR_GUEST_OFFLOADS; i++)
 		if (n->offloads & guest_offloads[i].tun)
 			f |= 1ULL << guest_offloads[i].feature;
-	if (n->use_vhost && !has(n->vhost_features, VIRTIO_NET_F_MRG_RXBUF))
+	if (n->dev.kernel_datapath && !has(n->vhost_features, VIRTIO_NET_F_MRG_RXBUF))
 		f &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	return f;
 }
@@ -214,7 +214,7 @@ static int net_start_pairs(struct net *n)
 	for (i = 0; i < n->pairs; i++) {
 		if (!n->dev.queue[2 * i].enabled || !n->dev.queue[2 * i + 1].enabled)
 			continue;
-		if (n->use_vhost) {
+		if (n->dev.kernel_datapath) {
 			if (net_vhost_start(n, i))
 				return -1;
 			n->vhost_started[i] = true;
@@ -347,8 +347,7 @@ struct virtio_dev *net_create(const struct net_options *o)
 	vhost = o->vhost == NET_VHOST_OFF ? 0 : net_vhost_open(n, o->vhost == NET_VHOST_ON);
 	if (vhost < 0)
 		goto fail;
-	n->use_vhost = vhost == 1;
-	n->dev.kernel_datapath = n->use_vhost;
+	n->dev.kernel_datapath = vhost == 1;
 	n->offloads = tap_offloads_supported(n->tap[0],
 					     TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN);
 	n->dev.ops = &net_ops;
@@ -363,7 +362,7 @@ struct virtio_dev *net_create(const struct net_options *o)
 		 n->ifname, n->created ? " (created; removed at exit)" : "", n->pairs,
 		 n->pairs > 1 ? "s" : "", n->config.mac[0], n->config.mac[1], n->config.mac[2],
 		 n->config.mac[3], n->config.mac[4], n->config.mac[5], le16toh(n->config.mtu),
-		 n->use_vhost ? "vhost-net" : "io_uring");
+		 n->dev.kernel_datapath ? "vhost-net" : "io_uring");
 	return &n->dev;
 fail:
 	net_free(n);

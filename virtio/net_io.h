@@ -37,7 +37,6 @@ struct net {
 	struct net_pair *pair[NET_MAX_PAIRS]; /* the io_uring datapath's, or: */
 	int vhost[NET_MAX_PAIRS];	      /* vhost-net instances, -1 when not used */
 	bool vhost_started[NET_MAX_PAIRS];
-	bool use_vhost;
 	uint64_t vhost_features;
 	bool active[NET_MAX_PAIRS]; /* the pair's tap queue is attached (and read) */
 	int stop_fd;		    /* written by reset: every thread of the device ends */

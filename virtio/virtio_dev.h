@@ -76,7 +76,7 @@ struct virtio_dev {
 	void (*needs_reset)(struct virtio_dev *dev);
 	void *transport;
 	const char *name; /* for log lines, e.g. "virtio-blk 0000:01:00.0" */
-	/* The queues are served in the kernel (vhost): their stats stay 0. */
+	/* The queues are served in the kernel (vhost-net): their stats stay 0. */
 	bool kernel_datapath;
 };
 
