@@ -53,6 +53,7 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct vcpu_machine vcpu_machine; /* what the vCPUs use of all this */
 	struct vm_exit exit;
+	bool dump_flight; /* stopped by SIGQUIT: dump the vCPUs' state at the end */
 	const char *vfio_host[OPT_MAX_VFIO];	       /* each --vfio's function (pf=: the VF) */
 	char vfio_claimed[OPT_MAX_VFIO][VFIO_BDF_LEN]; /* managed ones, as taken */
 	struct claims claims;			       /* managed assignment, when any */

@@ -320,13 +320,17 @@ static void vm_feed_console(struct vm *vm, struct console *con)
 		vm_exit_request(&vm->exit, EXIT_GUEST_DONE, "stopped by Ctrl-A x");
 }
 
+/* SIGQUIT stops the VM like SIGTERM and then dumps every vCPU's state and last exits:
+ * what a guest that hangs was doing (a JVM's or Go's SIGQUIT dump, for a VM). */
 static void vm_handle_signal(struct vm *vm, int sfd)
 {
 	struct signalfd_siginfo si;
 
-	if (read(sfd, &si, sizeof(si)) == sizeof(si))
-		vm_exit_request(&vm->exit, EXIT_GUEST_DONE, "terminating on signal %s",
-				strsignal((int)si.ssi_signo));
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vm->dump_flight = si.ssi_signo == SIGQUIT;
+	vm_exit_request(&vm->exit, EXIT_GUEST_DONE, "terminating on signal %s",
+			strsignal((int)si.ssi_signo));
 }
 
 /* The main thread's loop: the end of the VM, signals, the console's input, slots the
@@ -561,7 +565,7 @@ int vm_run(const struct vm_options *opts)
 	vm_api_ended(&vm);
 	status = vm.exit.status;
 	log_info("%s", vm.exit.message);
-	if (status == EXIT_GUEST_CRASH)
+	if (status == EXIT_GUEST_CRASH || vm.dump_flight)
 		vm_dump_flight(&vm);
 	if (opts->stats)
 		stats_report(&vm.ram, vm_exits(&vm), vm.vfio.dma_mapped ? vm.vfio.map_seconds : -1);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Nested: conduit boots the Debian kernel to an L2 init with 2 vCPUs, and each way a
 # guest can end (power-off, reboot through ACPI, the 8042 and a triple fault, a crash)
-# gives the exit status README promises. Usage: boot.sh CONDUIT MKBZIMAGE
+# gives the exit status README promises; SIGQUIT dumps a hung guest's state.
+# Usage: boot.sh CONDUIT MKBZIMAGE
 . "$(dirname "$0")/lib.sh"
 CONDUIT=$1
 MKBZIMAGE=$2
@@ -9,7 +10,7 @@ work=$(mktemp -d)
 kernel=$(guest_kernel)
 "$repo/tools/mkguest" --init "$repo/tests/nested/guest-init" --out "$work/initrd.gz"
 
-plan 13
+plan 15
 
 # A 2-vCPU, 256 MiB guest: it must see both CPUs, about 256 MiB and our command line.
 run_guest "$work/poweroff" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 \
@@ -49,6 +50,22 @@ check "flight recorder shows the last port write" \
 	grep -q "conduit: vCPU 0:   [-+][0-9.]* s  pio out port 0x0080 size 1 data 0x42" "$work/crash"
 check "flight recorder ends with the shutdown" \
 	grep -q "conduit: vCPU 0:   [-+][0-9.]* s  shutdown (triple fault)" "$work/crash"
+
+# A guest that spins with interrupts off says nothing; SIGQUIT stops it with status 0
+# and dumps where it is and what it did last.
+"$MKBZIMAGE" --hang "$work/hang.bzImage"
+"$CONDUIT" run --kernel "$work/hang.bzImage" </dev/null >"$work/hang" 2>&1 &
+hung=$!
+sleep 3
+kill -QUIT "$hung"
+wait "$hung"
+status=$?
+sed 's/^/# /' "$work/hang"
+check "SIGQUIT stops a hung guest with status 0 ($status)" eval \
+	'[ "$status" -eq 0 ] && grep -q "conduit: terminating on signal Quit" "$work/hang"'
+check "SIGQUIT dumps its registers and last exits (its port write)" eval \
+	'grep -q "conduit: vCPU 0: rip 0000000000" "$work/hang" &&
+	 grep -q "conduit: vCPU 0:   [-+][0-9.]* s  pio out port 0x0080 size 1 data 0x43" "$work/hang"'
 
 rm -rf "$work"
 finish

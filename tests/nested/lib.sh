@@ -104,8 +104,31 @@ one_l1_cpu() {
 	taskset -pc 0 $$ >/dev/null
 }
 
+# guest_hung PID LOG: what a conduit whose guest stopped making progress was doing, as
+# TAP comments: each thread's state and kernel stack, L1's last kernel lines, then
+# SIGQUIT's flight recorder (every vCPU's registers and last exits) from LOG.
+guest_hung() {
+	local t i
+	for t in /proc/"$1"/task/*; do
+		echo "# hung: thread ${t##*/} $(cat "$t/comm") $(awk '/^State:/ {print $2}' "$t/status")" \
+			"cpu time $(awk '{print $14 + $15}' "$t/stat") ticks"
+		head -n 6 "$t/stack" 2>/dev/null | sed 's/^/#   /'
+	done
+	dmesg | tail -n 10 | sed 's/^/# hung: L1: /'
+	kill -QUIT "$1" 2>/dev/null
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	tr -d '\r' <"$2" | grep -E '^conduit: (vCPU|terminating)' | sed 's/^/# hung: /'
+}
+
 # bail WHY: TAP's way to stop a test whose setup failed.
 bail() {
-	echo "Bail out! $*"
+	local first rest
+	first=$(printf '%s\n' "$*" | head -n 1)
+	rest=$(printf '%s\n' "$*" | tail -n +2)
+	echo "Bail out! $first"
+	[ -z "$rest" ] || printf '%s\n' "$rest" | sed '/^#/!s/^/# /'
 	exit 1
 }

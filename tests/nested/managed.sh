@@ -141,7 +141,8 @@ host_state | sed 's/^/# after: /'
 # ---- SIGKILL of conduit alone: its steward gives the VF back ----
 start g3 "conduit.want=igbvf conduit.hold" --vfio "pf=$IGB,vf=auto,mac=52:54:00:00:aa:03,bus=rp1"
 p3=$started
-l1v_wait 300 "guest g3 holding" holding g3 || bail "g3 did not come up: $(log g3 | tail -n 5)"
+l1v_wait 300 "guest g3 holding" holding g3 ||
+	bail "g3 did not come up: $(log g3 | tail -n 5; guest_hung "$p3" "$work/g3.raw")"
 t3=$(took g3)
 check "g3's VF is on vfio-pci with the MAC it was given" eval \
 	'l1v_driver_is "$t3" vfio-pci && ip link show "$pf_dev" | grep -q "52:54:00:00:aa:03"'
@@ -160,7 +161,8 @@ check "... and leaves no journal" no_journal
 # ---- SIGKILL of the whole group: the next conduit's start cleans up ----
 start g4 "conduit.want=igbvf conduit.hold" --vfio "pf=$IGB,vf=auto,mac=52:54:00:00:aa:04,bus=rp1"
 p4=$started
-l1v_wait 300 "guest g4 holding" holding g4 || bail "g4 did not come up: $(log g4 | tail -n 5)"
+l1v_wait 300 "guest g4 holding" holding g4 ||
+	bail "g4 did not come up: $(log g4 | tail -n 5; guest_hung "$p4" "$work/g4.raw")"
 t4=$(took g4)
 kill -KILL -- "-$p4"
 wait "$p4" 2>/dev/null

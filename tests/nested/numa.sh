@@ -24,7 +24,7 @@ CONDUIT=$1
 work=$(mktemp -d)
 pid=
 cleanup() {
-	[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null
+	[ -z "$pid" ] || { kill -KILL "$pid" && wait "$pid"; } 2>/dev/null
 	sleep 1
 	"$CONDUIT" sriov --recover >/dev/null 2>&1
 	[ -z "${igb2:-}" ] || "$CONDUIT" sriov "$igb2" --vfs 0 >/dev/null 2>&1
@@ -107,7 +107,8 @@ stop() {
 
 load_module vhost_net || bail "cannot load vhost_net in L1"
 boot auto auto 512M --net tap=cndnuma0,vhost=on
-l1v_wait 300 "the guest holding" holding auto || bail "guest did not come up: $(log auto | tail -n 5)"
+l1v_wait 300 "the guest holding" holding auto ||
+	bail "guest did not come up: $(log auto | tail -n 5; guest_hung "$pid" "$work/auto.raw")"
 log auto | grep -E '^conduit: ' | sed 's/^/# auto: /'
 echo "# threads: $(thread_list)"
 echo "# numa_maps: $(ram_line)"
@@ -146,7 +147,8 @@ echo 300 >"$huge1/nr_hugepages"
 free1=$(cat "$huge1/free_hugepages")
 echo "# node 1's pool: $free1 free 2M pages"
 boot huge auto 512M,hugepages=on
-l1v_wait 300 "the guest holding" holding huge || bail "guest did not come up: $(log huge | tail -n 5)"
+l1v_wait 300 "the guest holding" holding huge ||
+	bail "guest did not come up: $(log huge | tail -n 5; guest_hung "$pid" "$work/huge.raw")"
 echo "# numa_maps: $(ram_line)"
 check "--numa auto, hugepages=on: guest RAM is 256 huge pages on node 1 only" eval \
 	'ram_line | grep -q " huge " && ram_line | grep -q " N1=256 " && ! ram_line | grep -q " N0="'
@@ -156,7 +158,8 @@ stop
 echo 0 >"$huge1/nr_hugepages"
 
 boot off off 512M
-l1v_wait 300 "the guest holding" holding off || bail "guest did not come up: $(log off | tail -n 5)"
+l1v_wait 300 "the guest holding" holding off ||
+	bail "guest did not come up: $(log off | tail -n 5; guest_hung "$pid" "$work/off.raw")"
 echo "# threads: $(thread_list)"
 echo "# numa_maps: $(ram_line)"
 check "--numa off: no placement line" eval '! log off | grep -q "numa:"'
@@ -174,7 +177,8 @@ cpus0=$(cat /sys/devices/system/node/node0/cpulist)
 	--vfio "pf=$L1V_NVME_PF,vf=auto,bus=p0" --vfio "pf=$igb2,vf=auto,bus=p1" \
 	</dev/null >"$work/topo.raw" 2>&1 &
 pid=$!
-l1v_wait 300 "the two-node guest" holding topo || bail "guest did not come up: $(log topo | tail -n 5)"
+l1v_wait 300 "the two-node guest" holding topo ||
+	bail "guest did not come up: $(log topo | tail -n 5; guest_hung "$pid" "$work/topo.raw")"
 echo "# threads: $(thread_list)"
 grep 'memfd:conduit-ram' "/proc/$pid/numa_maps" | sed 's/^/# numa_maps: /'
 # thread_cpus NAME: Cpus_allowed_list of conduit's thread NAME

@@ -44,11 +44,12 @@ l1v_write() {
 }
 
 # l1v_wait SECS WHAT COMMAND...: polls COMMAND every 0.1 s until it succeeds; after SECS
-# seconds fails with "timed out after SECS s waiting for WHAT".
+# seconds of wall time (not polls: in a busy L1 one poll may take longer than the
+# sleep) fails with "timed out after SECS s waiting for WHAT".
 l1v_wait() {
-	local secs=$1 what=$2 i
+	local secs=$1 what=$2 end=$((SECONDS + $1))
 	shift 2
-	for ((i = 0; i < secs * 10; i++)); do
+	while [ "$SECONDS" -lt "$end" ]; do
 		"$@" && return 0
 		sleep 0.1
 	done
