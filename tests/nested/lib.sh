@@ -64,6 +64,24 @@ testbed_killed() {
 	mv "$1" "$1.crashed"
 }
 
+# wait_holding LOG PID SECS: until the console in LOG says GUEST-HOLDING; fails at once
+# when the guest's conduit PID ends instead ($status: its exit status), or after SECS
+# seconds ($status: -1, still running).
+wait_holding() {
+	local end=$((SECONDS + $3))
+	while [ "$SECONDS" -lt "$end" ]; do
+		tr -d '\r' <"$1" | grep -q '^GUEST-HOLDING' && return 0
+		if ! kill -0 "$2" 2>/dev/null; then
+			wait "$2"
+			status=$?
+			return 1
+		fi
+		sleep 0.2
+	done
+	status=-1
+	return 1
+}
+
 # run_guest LOG ARGS...: run_conduit for a guest that must live, booted once more if
 # the testbed killed it.
 run_guest() {

@@ -109,7 +109,20 @@ boot() {
 	fi
 	echo "$status" >"$work/$1.status"
 }
-holding() { log "$1" | grep -q '^GUEST-HOLDING'; }
+# start_holding NAME CMDLINE ARGS...: start, then wait until it holds; a guest the
+# testbed killed (a triple fault) is started once more, once, and says so.
+start_holding() {
+	start "$@"
+	wait_holding "$work/$1.raw" "$started" 300 && return 0
+	testbed_killed "$work/$1.raw" || return 1
+	start "$@"
+	wait_holding "$work/$1.raw" "$started" 300
+}
+# why_not NAME: the end of guest NAME's console; if it still runs, what it is doing
+why_not() {
+	log "$1" | tail -n 5
+	[ "$status" != -1 ] || guest_hung "$started" "$work/$1.raw"
+}
 # every_log NAME: the console of each boot of NAME, a crashed first one included (what
 # conduit did at start, e.g. replaying a journal, happened in the first)
 every_log() {
@@ -139,10 +152,9 @@ check "after both: no journal left in /run/conduit" no_journal
 host_state | sed 's/^/# after: /'
 
 # ---- SIGKILL of conduit alone: its steward gives the VF back ----
-start g3 "conduit.want=igbvf conduit.hold" --vfio "pf=$IGB,vf=auto,mac=52:54:00:00:aa:03,bus=rp1"
+start_holding g3 "conduit.want=igbvf conduit.hold" \
+	--vfio "pf=$IGB,vf=auto,mac=52:54:00:00:aa:03,bus=rp1" || bail "g3 did not come up: $(why_not g3)"
 p3=$started
-l1v_wait 300 "guest g3 holding" holding g3 ||
-	bail "g3 did not come up: $(log g3 | tail -n 5; guest_hung "$p3" "$work/g3.raw")"
 t3=$(took g3)
 check "g3's VF is on vfio-pci with the MAC it was given" eval \
 	'l1v_driver_is "$t3" vfio-pci && ip link show "$pf_dev" | grep -q "52:54:00:00:aa:03"'
@@ -159,10 +171,9 @@ check "SIGKILL of conduit: its steward puts the host back" \
 check "... and leaves no journal" no_journal
 
 # ---- SIGKILL of the whole group: the next conduit's start cleans up ----
-start g4 "conduit.want=igbvf conduit.hold" --vfio "pf=$IGB,vf=auto,mac=52:54:00:00:aa:04,bus=rp1"
+start_holding g4 "conduit.want=igbvf conduit.hold" \
+	--vfio "pf=$IGB,vf=auto,mac=52:54:00:00:aa:04,bus=rp1" || bail "g4 did not come up: $(why_not g4)"
 p4=$started
-l1v_wait 300 "guest g4 holding" holding g4 ||
-	bail "g4 did not come up: $(log g4 | tail -n 5; guest_hung "$p4" "$work/g4.raw")"
 t4=$(took g4)
 kill -KILL -- "-$p4"
 wait "$p4" 2>/dev/null

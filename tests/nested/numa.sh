@@ -83,7 +83,23 @@ boot() {
 	pid=$!
 }
 log() { tr -d '\r' <"$work/$1.raw"; }
-holding() { log "$1" | grep -q '^GUEST-HOLDING'; }
+# up NAME START...: START starts guest NAME (console in work/NAME.raw, pid in $pid);
+# waits until it holds. One the testbed killed (a triple fault, README "The testbed")
+# is started once more, saying so.
+up() {
+	local name=$1
+	shift
+	"$@"
+	wait_holding "$work/$name.raw" "$pid" 300 && return 0
+	testbed_killed "$work/$name.raw" || return 1
+	"$@"
+	wait_holding "$work/$name.raw" "$pid" 300
+}
+# why_not NAME: the end of guest NAME's console; if it still runs, what it is doing
+why_not() {
+	log "$1" | tail -n 5
+	[ "$status" != -1 ] || guest_hung "$pid" "$work/$1.raw"
+}
 # threads_on CPULIST: every thread of $pid may run on exactly CPULIST
 threads_on() {
 	local t
@@ -106,9 +122,8 @@ stop() {
 }
 
 load_module vhost_net || bail "cannot load vhost_net in L1"
-boot auto auto 512M --net tap=cndnuma0,vhost=on
-l1v_wait 300 "the guest holding" holding auto ||
-	bail "guest did not come up: $(log auto | tail -n 5; guest_hung "$pid" "$work/auto.raw")"
+up auto boot auto auto 512M --net tap=cndnuma0,vhost=on ||
+	bail "guest auto did not come up: $(why_not auto)"
 log auto | grep -E '^conduit: ' | sed 's/^/# auto: /'
 echo "# threads: $(thread_list)"
 echo "# numa_maps: $(ram_line)"
@@ -146,9 +161,7 @@ stop
 echo 300 >"$huge1/nr_hugepages"
 free1=$(cat "$huge1/free_hugepages")
 echo "# node 1's pool: $free1 free 2M pages"
-boot huge auto 512M,hugepages=on
-l1v_wait 300 "the guest holding" holding huge ||
-	bail "guest did not come up: $(log huge | tail -n 5; guest_hung "$pid" "$work/huge.raw")"
+up huge boot huge auto 512M,hugepages=on || bail "guest huge did not come up: $(why_not huge)"
 echo "# numa_maps: $(ram_line)"
 check "--numa auto, hugepages=on: guest RAM is 256 huge pages on node 1 only" eval \
 	'ram_line | grep -q " huge " && ram_line | grep -q " N1=256 " && ! ram_line | grep -q " N0="'
@@ -157,9 +170,7 @@ check "--numa auto, hugepages=on: node 1's pool gave them ($free1 free before, $
 stop
 echo 0 >"$huge1/nr_hugepages"
 
-boot off off 512M
-l1v_wait 300 "the guest holding" holding off ||
-	bail "guest did not come up: $(log off | tail -n 5; guest_hung "$pid" "$work/off.raw")"
+up off boot off off 512M || bail "guest off did not come up: $(why_not off)"
 echo "# threads: $(thread_list)"
 echo "# numa_maps: $(ram_line)"
 check "--numa off: no placement line" eval '! log off | grep -q "numa:"'
@@ -169,16 +180,18 @@ stop
 
 # The guest's own two nodes, a root complex on each; holds at the end of its checks.
 cpus0=$(cat /sys/devices/system/node/node0/cpulist)
-"$CONDUIT" run --kernel "$kernel" --initrd "$work/topo.gz" --cpus 2 --memory 512M \
-	--cmdline "console=ttyS0 quiet panic=-1" \
-	--numa node=0,cpus=0,memory=256M,host-node=0 --numa node=1,cpus=1,memory=256M,host-node=1 \
-	--pcie root-complex,id=rc0,numa=0 --pcie root-complex,id=rc1,numa=1 \
-	--pcie root-port,id=p0,bus=rc0 --pcie root-port,id=p1,bus=rc1 \
-	--vfio "pf=$L1V_NVME_PF,vf=auto,bus=p0" --vfio "pf=$igb2,vf=auto,bus=p1" \
-	</dev/null >"$work/topo.raw" 2>&1 &
-pid=$!
-l1v_wait 300 "the two-node guest" holding topo ||
-	bail "guest did not come up: $(log topo | tail -n 5; guest_hung "$pid" "$work/topo.raw")"
+boot_topo() {
+	"$CONDUIT" run --kernel "$kernel" --initrd "$work/topo.gz" --cpus 2 --memory 512M \
+		--cmdline "console=ttyS0 quiet panic=-1" \
+		--numa node=0,cpus=0,memory=256M,host-node=0 \
+		--numa node=1,cpus=1,memory=256M,host-node=1 \
+		--pcie root-complex,id=rc0,numa=0 --pcie root-complex,id=rc1,numa=1 \
+		--pcie root-port,id=p0,bus=rc0 --pcie root-port,id=p1,bus=rc1 \
+		--vfio "pf=$L1V_NVME_PF,vf=auto,bus=p0" --vfio "pf=$igb2,vf=auto,bus=p1" \
+		</dev/null >"$work/topo.raw" 2>&1 &
+	pid=$!
+}
+up topo boot_topo || bail "the two-node guest did not come up: $(why_not topo)"
 echo "# threads: $(thread_list)"
 grep 'memfd:conduit-ram' "/proc/$pid/numa_maps" | sed 's/^/# numa_maps: /'
 # thread_cpus NAME: Cpus_allowed_list of conduit's thread NAME
