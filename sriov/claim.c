@@ -273,3 +273,32 @@ int claim_function(struct claims *c, const struct claim_request *r, char bdf[VFI
 				  bdf);
 	return take_group(c, bdf, err, errlen) || take_function(c, bdf, err, errlen) ? -1 : 0;
 }
+
+int claim_hot(struct claims *c, const struct claim_request *r, char bdf[VFIO_BDF_LEN],
+	      struct claim_span *span, char *err, size_t errlen)
+{
+	unsigned int locks = c->nr_locks;
+	int ret;
+
+	span->from = c->journal.steps;
+	ret = claim_function(c, r, bdf, err, errlen);
+	span->to = c->journal.steps;
+	span->lock = c->nr_locks > locks ? c->locks[locks] : -1;
+	if (ret)
+		claim_release(c, span);
+	return ret;
+}
+
+int claim_release(struct claims *c, const struct claim_span *span)
+{
+	int failed = journal_undo(&c->journal, span->from, span->to);
+
+	for (unsigned int i = 0; span->lock >= 0 && i < c->nr_locks; i++) {
+		if (c->locks[i] != span->lock)
+			continue;
+		close(span->lock);
+		c->locks[i] = c->locks[--c->nr_locks];
+		break;
+	}
+	return failed ? -1 : 0;
+}

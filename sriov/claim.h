@@ -39,6 +39,22 @@ int claims_begin(const char *root, struct claims *c, char *err, size_t errlen);
 int claim_function(struct claims *c, const struct claim_request *r, char bdf[VFIO_BDF_LEN],
 		   char *err, size_t errlen);
 
+/* What taking one function added to a running guest did: its journal steps and the
+ * lock it holds (-1: none). */
+struct claim_span {
+	unsigned int from, to;
+	int lock;
+};
+
+/* claim_function for a function added to the running guest: span says what is its.
+ * On failure, what was done is undone at once. */
+int claim_hot(struct claims *c, const struct claim_request *r, char bdf[VFIO_BDF_LEN],
+	      struct claim_span *span, char *err, size_t errlen);
+
+/* Gives back what claim_hot took once the guest let it go and it is closed: its steps
+ * undone now (and journaled as released), its lock let go; 0 if all went back. */
+int claim_release(struct claims *c, const struct claim_span *span);
+
 /* Closes the journal and the locks (the steward keeps its copies until it undid all). */
 void claims_end(struct claims *c);
 

@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_STEPS    256
 #define LINE_MAX_LEN 256
 
 static int parse_vf_key(const char *kv, struct vf_link_change *c)
@@ -89,6 +88,10 @@ int journal_parse(const char *line, struct journal_step *s)
 		snprintf(s->override, sizeof(s->override), "%s", strcmp(o, "-") ? o : "");
 		return 0;
 	}
+	if (sscanf(buf, "released %u %u%c", &s->from, &s->to, &tail) == 2 && s->from < s->to) {
+		s->kind = JOURNAL_RELEASED;
+		return 0;
+	}
 	if (sscanf(buf, "%15s", word) == 1 && !strcmp(word, "vf")) {
 		s->kind = JOURNAL_VF;
 		return parse_vf(buf + 3, s);
@@ -136,6 +139,9 @@ int journal_format(const struct journal_step *s, char *out, size_t len)
 		n = snprintf(out, len, "bind %s %s %s\n", s->bdf, s->driver[0] ? s->driver : "-",
 			     s->override[0] ? s->override : "-");
 		break;
+	case JOURNAL_RELEASED:
+		n = snprintf(out, len, "released %u %u\n", s->from, s->to);
+		break;
 	default:
 		n = format_vf(s, out, len);
 	}
@@ -177,6 +183,7 @@ int journal_add(struct journal *j, const struct journal_step *s, char *err, size
 	if (n < 0 || write(j->fd, line, (size_t)n) != n || fdatasync(j->fd))
 		return log_to_buf(err, errlen, "cannot write to %s: %s", j->path,
 				  n < 0 ? "line too long" : strerror(errno));
+	j->steps++;
 	return 0;
 }
 
@@ -201,15 +208,25 @@ static int undo_step(const char *root, const struct journal_step *s)
 	return ret ? 1 : 0;
 }
 
-/* The steps of an open journal file, in order; how many (at most max). */
-static unsigned int read_steps(FILE *f, struct journal_step *steps, unsigned int max)
+/* The steps of an open journal file, in order, allocated; how many. A journal grows
+ * by a few lines for every function added to and removed from a running guest. */
+static unsigned int read_steps(FILE *f, struct journal_step **steps)
 {
 	char line[LINE_MAX_LEN];
-	unsigned int n = 0;
+	unsigned int n = 0, max = 0;
+	struct journal_step *more;
 
-	while (n < max && fgets(line, sizeof(line), f)) {
+	*steps = NULL;
+	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
-		if (!journal_parse(line, &steps[n]))
+		if (n == max) {
+			max = max ? 2 * max : 64;
+			more = realloc(*steps, max * sizeof(**steps));
+			if (!more)
+				break;
+			*steps = more;
+		}
+		if (!journal_parse(line, &(*steps)[n]))
 			n++;
 		else if (line[0])
 			log_warn("journal: skipping a line it cannot read: '%s'", line);
@@ -217,15 +234,60 @@ static unsigned int read_steps(FILE *f, struct journal_step *steps, unsigned int
 	return n;
 }
 
-static int replay_file(const char *root, const char *path, FILE *f)
+/* Undoes steps from..to-1 backwards, but those a `released` line says are undone. */
+static int undo_steps(const char *root, const struct journal_step *steps, unsigned int n,
+		      unsigned int from, unsigned int to)
 {
-	static struct journal_step steps[MAX_STEPS];
-	unsigned int n = read_steps(f, steps, MAX_STEPS);
+	bool *done = calloc(n ? n : 1, sizeof(*done));
+	unsigned int i, k;
 	int failed = 0;
 
-	while (n--)
-		failed += undo_step(root, &steps[n]);
+	for (i = 0; done && i < n; i++) {
+		if (steps[i].kind != JOURNAL_RELEASED)
+			continue;
+		for (k = steps[i].from; k < steps[i].to && k < n; k++)
+			done[k] = true;
+	}
+	for (i = to < n ? to : n; i-- > from;)
+		failed += done && done[i] ? 0 : undo_step(root, &steps[i]);
+	free(done);
+	return failed;
+}
+
+static int replay_file(const char *root, const char *path, FILE *f)
+{
+	struct journal_step *steps;
+	unsigned int n = read_steps(f, &steps);
+	int failed = undo_steps(root, steps, n, 0, n);
+
+	free(steps);
 	unlink(path);
+	return failed;
+}
+
+int journal_undo(struct journal *j, unsigned int from, unsigned int to)
+{
+	struct journal_step released = {.kind = JOURNAL_RELEASED, .from = from, .to = to};
+	struct journal_step *steps;
+	unsigned int n;
+	char err[512];
+	int failed;
+	FILE *f;
+
+	if (from >= to)
+		return 0;
+	f = fopen(j->path, "re");
+	if (!f) {
+		log_error("undoing what conduit changed: cannot read %s: %s", j->path,
+			  strerror(errno));
+		return (int)(to - from);
+	}
+	n = read_steps(f, &steps);
+	failed = undo_steps(j->root, steps, n, from, to);
+	free(steps);
+	fclose(f);
+	if (journal_add(j, &released, err, sizeof(err)))
+		log_error("%s", err);
 	return failed;
 }
 

@@ -9,6 +9,9 @@
  *   vf IFNAME N mac=M vlan=V,Q spoofchk=0|1 trust=0|1 rate=MIN:MAX link=S
  *                                          VF N of IFNAME had these (only the keys that
  *                                          are about to change)
+ *   released FROM TO                       steps FROM..TO-1 (counting lines from 0, the
+ *                                          owner's) were undone already: a function
+ *                                          added to the running guest and removed again
  *
  * Undoing replays it backwards: VF settings back, functions off vfio-pci, reset, on the
  * drivers they had. A step journaled but never made undoes to nothing.
@@ -31,7 +34,7 @@
 
 #define JOURNAL_DIR "/run/conduit"
 
-enum journal_kind { JOURNAL_OWNER, JOURNAL_BIND, JOURNAL_VF };
+enum journal_kind { JOURNAL_OWNER, JOURNAL_BIND, JOURNAL_VF, JOURNAL_RELEASED };
 
 struct journal_step {
 	enum journal_kind kind;
@@ -42,12 +45,14 @@ struct journal_step {
 	char ifname[IFNAMSIZ];	   /* vf */
 	unsigned int vf;	   /* vf */
 	struct vf_link_change old; /* vf: the settings to put back */
+	unsigned int from, to;	   /* released: the steps undone already */
 };
 
 struct journal {
 	const char *root;
 	char path[PATH_MAX]; /* under root */
 	int fd;		     /* -1: none open */
+	unsigned int steps;  /* lines written, the owner's included */
 };
 
 /* One line (without its newline) into a step; 0, or -1 when it is not one. */
@@ -59,6 +64,11 @@ int journal_format(const struct journal_step *s, char *out, size_t len);
 int journal_open(const char *root, struct journal *j, char *err, size_t errlen);
 /* Appends a step and syncs it; 0, or -1 with one line. */
 int journal_add(struct journal *j, const struct journal_step *s, char *err, size_t errlen);
+
+/* Undoes steps from..to-1 of this process's own journal now, backwards, and appends
+ * that they were (a `released` line, which a replay skips them by); the number of steps
+ * that could not be undone (each logged). */
+int journal_undo(struct journal *j, unsigned int from, unsigned int to);
 
 /* Undoes the journal at path (host path under root) backwards and removes it; the
  * number of steps that could not be undone (each logged). */

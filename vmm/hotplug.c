@@ -38,6 +38,63 @@ void hotplug_destroy(struct vm *vm)
 	vm->hotplug_fd = -1;
 }
 
+/* A managed --vfio (pf=, managed=on): the function taken on the host first and its
+ * lock handed to the steward, so however conduit ends it goes back; it is added as
+ * host= then. */
+static int hot_claim(struct vm *vm, struct vfio_opt *v, char bdf[VFIO_BDF_LEN],
+		     struct claim_span *span)
+{
+	char err[1024];
+
+	if (!vm->managed) {
+		log_error("add-device: managed assignment is off in this conduit (its start "
+			  "said why): bind the function to vfio-pci and add it with host=");
+		return -1;
+	}
+	if (claim_hot(&vm->claims, &v->claim, bdf, span, err, sizeof(err))) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (steward_hold(&vm->steward, span->lock)) {
+		claim_release(&vm->claims, span);
+		return -1;
+	}
+	v->host = bdf;
+	v->managed = false;
+	return 0;
+}
+
+/* What hot_claim took goes back to the host (the device is closed by now). */
+static void hot_unclaim(struct vm *vm, const char *bdf, const struct claim_span *span)
+{
+	if (claim_release(&vm->claims, span))
+		log_error("vfio %s: managed: not everything went back as it was (lines above)",
+			  bdf);
+	else
+		log_info("vfio %s: managed: given back to the host", bdf);
+	steward_drop(&vm->steward, span->lock);
+}
+
+static struct vm_device *hot_add(struct vm *vm, struct vm_options *o)
+{
+	struct vfio_opt *v = o->nr_vfio ? &o->vfio[0] : NULL;
+	char bdf[VFIO_BDF_LEN];
+	struct claim_span span;
+	struct vm_device *dev;
+	bool managed = v && v->managed;
+
+	if (managed && hot_claim(vm, v, bdf, &span))
+		return NULL;
+	dev = topology_hot_add(vm, o);
+	if (managed && !dev)
+		hot_unclaim(vm, bdf, &span);
+	if (managed && dev) {
+		dev->managed = true;
+		dev->claim = span;
+	}
+	return dev;
+}
+
 struct vm_device *hotplug_add(struct vm *vm, char *const *args, unsigned int nr_args, char *err,
 			      size_t errlen)
 {
@@ -48,7 +105,7 @@ struct vm_device *hotplug_add(struct vm *vm, char *const *args, unsigned int nr_
 	memcpy(argv + 1, args, nr_args * sizeof(*args));
 	log_capture(err, errlen);
 	if (!options_parse_device((int)nr_args + 1, argv, &o)) {
-		dev = topology_hot_add(vm, &o);
+		dev = hot_add(vm, &o);
 		options_free(&o);
 	}
 	log_capture(NULL, 0);
@@ -70,6 +127,7 @@ static void remove_now(struct vm *vm, unsigned int i)
 {
 	bool paused = vcpu_gate_is_closed(&vm->gate);
 	json_object *data = json_object_new_object();
+	struct vm_device gone = vm->devices[i];
 
 	json_object_object_add(data, "id", json_object_new_string(vm->devices[i].id));
 	if (vm->devices[i].host_bdf[0])
@@ -81,6 +139,8 @@ static void remove_now(struct vm *vm, unsigned int i)
 	topology_hot_remove(vm, i);
 	if (!paused)
 		vcpu_gate_open(&vm->gate);
+	if (gone.managed)
+		hot_unclaim(vm, gone.host_bdf, &gone.claim);
 	api_server_event(&vm->api, "device-removed", data);
 }
 

@@ -32,6 +32,8 @@ struct vm_device {
 	char host_bdf[VFIO_BDF_LEN]; /* vfio: the host's function */
 	int host_node;		     /* vfio: that function's host node; -1: none */
 	bool removing;		     /* the guest was asked to let it go */
+	bool managed;		     /* vfio, hot-added managed: claim goes back at removal */
+	struct claim_span claim;
 };
 
 struct vm {

@@ -431,16 +431,11 @@ static struct named_port *hot_slot(struct topo *t, const char *id)
 }
 
 /* The one --vfio of a request: checked on the host like one given at start, and not
- * assigned already. Managed assignment needs the steward from the start: not here. */
+ * assigned already (a managed one was taken by vmm/hotplug.c and comes as host=). */
 static bool hot_vfio_check(struct topo *t, const struct vfio_opt *o, struct vfio_host_info *info)
 {
 	char err[1024];
 
-	if (o->managed) {
-		log_error("add-device: managed=on and pf= are only for functions given at start: "
-			  "bind the function to vfio-pci and add it with host=");
-		return false;
-	}
 	if (vfio_host_check("/", o->host, info, err, sizeof(err))) {
 		log_error("%s", err);
 		return false;

@@ -446,6 +446,26 @@ static void vm_teardown(struct vm *vm)
 	hotplug_destroy(vm);
 }
 
+/* With a control socket but no managed --vfio: the journal and the steward start now,
+ * while conduit is one thread and unsandboxed, so that add-device can take functions
+ * later. Where that cannot be (not root), add-device takes host= functions only. */
+static int vm_claim_later(struct vm *vm)
+{
+	char err[1024];
+
+	if (claims_begin("/", &vm->claims, err, sizeof(err))) {
+		log_info("add-device cannot take functions managed (pf=, managed=on): %s", err);
+		return 0;
+	}
+	if (steward_start(&vm->steward, "/", vm->claims.journal.path)) {
+		journal_replay("/", vm->claims.journal.path);
+		claims_end(&vm->claims);
+		return 0;
+	}
+	vm->managed = true;
+	return 0;
+}
+
 /* Managed --vfio: the functions taken on the host before anything is opened, then the
  * steward forked to give them back however conduit ends. A failure undoes at once. */
 static int vm_claim(struct vm *vm)
@@ -459,7 +479,7 @@ static int vm_claim(struct vm *vm)
 		vm->managed = vm->managed || o->vfio[i].managed;
 	}
 	if (!vm->managed)
-		return 0;
+		return o->api_socket ? vm_claim_later(vm) : 0;
 	if (claims_begin("/", &vm->claims, err, sizeof(err))) {
 		log_error("managed assignment: %s", err);
 		vm->managed = false;

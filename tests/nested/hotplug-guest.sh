@@ -5,7 +5,7 @@
 #   GUEST-SLOTS=K                      hot-plug slots pciehp registered
 #   GUEST-WATCHING                     ready
 #   GUEST-ADDED BDF VEN:DEV driver=D   a function appeared (its driver once bound)
-#   GUEST-PING BDF ok|failed           it is an igbvf NIC: up, ping6 to L1's igb PF
+#   GUEST-PING BDF ok|failed mac=MAC   it is an igbvf NIC: up, ping6 to L1's igb PF
 #   GUEST-NET BDF ok|failed            it is a virtio NIC: up, ping6 to L1's tap
 #   GUEST-FIO BDF ok|failed            it is a virtio disk: fio verify on it
 #   GUEST-REMOVED BDF                  a function went away
@@ -85,7 +85,10 @@ virtio_exercise() {
 # What a new function (BDF) is for: traffic through a NIC, a verified write on a disk.
 exercise() {
 	case "$(driver_of "$1")" in
-	igbvf) if ping_l1; then echo "GUEST-PING $1 ok"; else echo "GUEST-PING $1 failed"; fi ;;
+	igbvf)
+		if ping_l1; then r=ok; else r=failed; fi
+		echo "GUEST-PING $1 $r mac=$(cat "/sys/class/net/$(netdev_of igbvf)/address" 2>/dev/null)"
+		;;
 	virtio-pci) virtio_exercise "$1" ;;
 	esac
 }

@@ -8,8 +8,9 @@
 # interrupts. remove-device presses the slot's attention button: device-removed comes
 # only after the guest's pciehp powered the slot off; a second remove is refused; the
 # VF stays on vfio-pci and a second VM takes it. Then ten add/remove cycles of the VF,
-# timed by L1 and by the guest, a NIC on a tap added (ping) and removed, and the boot
-# disk removed too. The guest has one vCPU, and it and the second VM run on L1's CPU 0
+# timed by L1 and by the guest, a NIC on a tap added (ping) and removed, VF 1 taken
+# managed (pf=,vf=1,mac=: off L1's igbvf, the guest's igbvf has the MAC) and given
+# back as it was at removal (on igbvf, its MAC), and the boot disk removed too. The guest has one vCPU, and it and the second VM run on L1's CPU 0
 # (one_l1_cpu): L2 vCPUs on both of L1's CPUs at once lose guests, and L1, in about one
 # run in four (README, "The testbed").
 # Usage: hotplug.sh CONDUIT
@@ -22,6 +23,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 CONDUIT=$1
 one_l1_cpu
 VF=0000:00:12.0
+VF1=0000:00:12.2
+MANAGED_MAC=52:54:00:00:bb:01
 L1_PF_ADDR=fe80::1
 work=$(mktemp -d)
 sock=$work/api.sock
@@ -41,6 +44,12 @@ l1v_igb_enable_vfs 2 || bail "igb VFs"
 pf_dev=$(l1v_netdev "$L1V_IGB_PF") || bail "igb PF netdev"
 l1v_link_local "$pf_dev" "$L1_PF_ADDR" || bail "link-local on the igb PF"
 l1v_bind_vfio "$VF" >/dev/null || bail "$VF to vfio-pci"
+l1v_bind igbvf "$VF1" || bail "VF 1 on igbvf in L1"
+# vf1_state: VF 1's driver in L1 and its MAC on the PF
+vf1_state() {
+	echo "$(l1v_driver "$VF1") $(ip link show "$pf_dev" | sed -n 's/^ *vf 1 .*link\/ether \([^ ,]*\).*/\1/p')"
+}
+vf1_before=$(vf1_state)
 make_tap "$TAP" "$L1_TAP_ADDR" || bail "tap $TAP"
 echo "virtio_pci virtio_blk virtio_net igbvf" | tr ' ' '\n' >"$work/modules.list"
 "$repo/tools/mkguest" --init "$here/guest-init" --out "$work/initrd.gz" \
@@ -214,6 +223,30 @@ scenario() {
 	ctl "$sock" remove-device net0 >/dev/null
 	check "the NIC is removed" wait_event device-removed net0 60
 
+	# VF 1 of L1's igb taken managed (off its L1 driver, a MAC of its own), given back
+	n_removed=$(grep -c '"event":"device-removed"' "$work/events")
+	ctl --json "$sock" add-device --vfio "pf=$L1V_IGB_PF,vf=1,mac=$MANAGED_MAC" \
+		>"$work/add-managed.json" 2>&1
+	sed 's/^/# /' "$work/add-managed.json"
+	check "add-device --vfio pf=,vf=1,mac=: VF 1 ($VF1) taken managed, on hp1" \
+		jtrue "$work/add-managed.json" 'j["host_bdf"] == "'$VF1'" and j["port"] == "hp1"'
+	check "VF 1 is on vfio-pci in L1 while the guest has it" l1v_driver_is "$VF1" vfio-pci
+	m_bdf=$(jget "$work/add-managed.json" 'j["guest_bdf"]')
+	m_id=$(jget "$work/add-managed.json" 'j["id"]')
+	wait_count "^GUEST-PING $m_bdf [a-z]* mac=$MANAGED_MAC" 1 60
+	check "the guest's igbvf has the MAC it was given and pings L1" \
+		[ "$(count "^GUEST-PING $m_bdf ok mac=$MANAGED_MAC")" -eq 1 ]
+	ctl "$sock" remove-device "$m_id" >/dev/null
+	for _ in $(seq 300); do
+		[ "$(grep -c '"event":"device-removed"' "$work/events")" -gt "$n_removed" ] && break
+		sleep 0.2
+	done
+	check "device-removed for $m_id" wait_event device-removed "$m_id" 1
+	check "VF 1 is back as it was in L1: on igbvf, its MAC ($vf1_before)" \
+		[ "$(vf1_state)" = "$vf1_before" ]
+	check "conduit's journal says the VF's steps are undone already" \
+		grep -q '^released ' "/run/conduit/journal.$vm"
+
 	# The boot disk leaves too, and the hot-added disk
 	ctl "$sock" remove-device disk0 >/dev/null
 	ctl "$sock" remove-device disk1 >/dev/null
@@ -228,11 +261,13 @@ scenario() {
 	vm=
 	check "SIGTERM ends it with status 0" [ "$status" -eq 0 ]
 	check "no seccomp violation on the way" [ "$(count 'seccomp')" -eq 0 ]
+	check "no journal left once conduit ended" eval '! ls /run/conduit/journal.* 2>/dev/null'
+	check "VF 1 still as it was" [ "$(vf1_state)" = "$vf1_before" ]
 	console | grep -v '^GUEST-\(PING\|ADDED\|REMOVED\|FIO\)' | sed 's/^/# /'
 	finish
 }
 
-plan 31
+plan 39
 # The testbed now and then kills an L2 guest (a triple fault; README, "The testbed").
 # If it kills this one, the scenario runs once more with a new guest and says so: the
 # first attempt's lines stay as comments. A check that failed otherwise is final.

@@ -3,12 +3,14 @@
  * driver/unbind, drivers_probe and reset writes as Linux does. Checked: VF choice
  * (auto skips VFs on host drivers, held ones and ones another conduit locked), the
  * journal's lines, and its replay after a conduit that died at every point of taking
- * its functions: the host ends as it began. */
+ * its functions: the host ends as it began; functions taken for a running guest and
+ * given back one by one (hot-plug), and the steward holding their locks. */
 #include "sriov/bind.h"
 #include "sriov/claim.h"
 #include "sriov/journal.h"
 #include "tests/common/fake_tree.h"
 #include "tests/unit/check.h"
+#include "vmm/steward.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -234,6 +236,19 @@ static const char *first_line(const char *path)
 	return line;
 }
 
+static bool has_line(const char *path, const char *want)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, want, strlen(want)) && line[strlen(want)] == '\n';
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* Until the child wrote its line (or died: then the checks on its line fail). */
 static void wait_line(pid_t pid, const char *path)
 {
@@ -332,6 +347,61 @@ static void test_crash_points(void)
 	CHECK(status == 0 && crashed >= 9); /* 3 writes per function on a driver, 2 per free VF */
 }
 
+/* Functions taken for a running guest and given back one by one: a release undoes
+ * just its steps and lets its lock go, and the final replay skips released steps even
+ * when the function has moved on since (another conduit's now). A claim that fails
+ * leaves nothing behind. */
+static void test_hot_release(void)
+{
+	const struct claim_request no_vf = {.pf = PF, .vf = 7};
+	struct claim_span s0, s1, bad;
+	char bdf[VFIO_BDF_LEN];
+	struct claims c;
+
+	host_fresh();
+	CHECK(!claims_begin(root, &c, err, sizeof(err)));
+	CHECK(!claim_function(&c, &nic, bdf, err, sizeof(err))); /* at start: AUX, NIC */
+	CHECK(!claim_hot(&c, &auto_vf, bdf, &s1, err, sizeof(err)) && !strcmp(bdf, VF1));
+	CHECK(!claim_hot(&c, &vf0, bdf, &s0, err, sizeof(err)) && !strcmp(bdf, VF0));
+	CHECK(s1.from == 3 && s1.to == 4 && s0.from == 4 && s0.to == 5);
+	CHECK(s0.lock >= 0 && s1.lock >= 0 && s0.lock != s1.lock);
+	CHECK(claim_hot(&c, &no_vf, bdf, &bad, err, sizeof(err)) == -1);
+	CHECK(bad.from == bad.to && bad.lock == -1 && strstr(err, "it has 3 VFs"));
+	CHECK(!claim_release(&c, &s0));
+	CHECK(!strcmp(driver_of(VF0), "igbvf") && !claim_is_locked(root, VF0));
+	CHECK(!strcmp(driver_of(VF1), "vfio-pci") && claim_is_locked(root, VF1));
+	CHECK(!strcmp(driver_of(NIC), "vfio-pci") && !strcmp(driver_of(AUX), "vfio-pci"));
+	CHECK(has_line(tree_at("%s/run/conduit/journal.%d", root, (int)getpid()), "released 4 5"));
+	set_link(1, "vfio-pci"); /* VF0 moved on */
+	claims_end(&c);		 /* conduit gone without undoing */
+	CHECK(journal_recover(root) == 1);
+	CHECK(!strcmp(driver_of(VF0), "vfio-pci")); /* released: not touched again */
+	CHECK(!strcmp(driver_of(VF1), "") && !strcmp(driver_of(NIC), "e1000e"));
+	CHECK(!strcmp(driver_of(AUX), "e1000e"));
+}
+
+/* The steward keeps a lock conduit hands it after its start until told to drop it. */
+static void test_steward_locks(void)
+{
+	const char *path = tree_at("%s/run/conduit/lock.steward", root);
+	struct steward st;
+	bool held = true;
+	int fd, i;
+
+	CHECK(!steward_start(&st, root, tree_at("%s/run/conduit/journal.none", root)));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600); /* taken after the fork */
+	CHECK(fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB));
+	CHECK(!steward_hold(&st, fd));
+	close(fd);
+	CHECK(claim_is_locked(root, "steward")); /* in the socket or with the steward */
+	steward_drop(&st, fd);
+	for (i = 0; i < 1000 && held; i++)
+		if ((held = claim_is_locked(root, "steward")))
+			usleep(1000);
+	CHECK(!held);
+	CHECK(steward_finish(&st) == 0);
+}
+
 static void test_journal_lines(void)
 {
 	static const char *const good[] = {
@@ -341,12 +411,14 @@ static void test_journal_lines(void)
 		"bind 0000:00:12.4 igbvf igbvf",
 		"vf eth0 1 mac=52:54:00:aa:bb:01 vlan=100,2 spoofchk=1 trust=0 rate=0:100 link=2",
 		"vf eth3 0 trust=1",
+		"released 3 5",
 	};
 	static const char *const bad[] = {
 		"bind zz igb -",     "bind 0000:00:12.0 igb",
 		"vf eth0 x",	     "vf eth0 1 color=blue",
 		"vf eth0 1 trust=2", "frobnicate",
 		"conduit -1",	     "",
+		"released 5 5",	     "released 3",
 	};
 	struct journal_step s;
 	char line[256];
@@ -375,6 +447,8 @@ int main(void)
 	test_auto_and_locks();
 	test_named_and_group();
 	test_crash_points();
+	test_hot_release();
+	test_steward_locks();
 	tree_remove(root);
 	return CHECK_DONE();
 }

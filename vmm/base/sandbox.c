@@ -88,12 +88,16 @@ static const char *const vcpu_calls[] = {
  * steward that gives managed functions back (wait4), the control socket (its
  * connections, their peers' credentials, its removal at the end), and devices added
  * through it: their files and locks, host checks in sysfs (links, directories),
- * eventfds, and a tap (if_nametoindex() asks through a socket). */
+ * eventfds, and a tap (if_nametoindex() asks through a socket); functions taken
+ * managed at run time: sysfs binds, the journal (fdatasync), VF settings over
+ * rtnetlink (libnl: bind, getsockname, setsockopt, sendmsg, recvmsg) and their locks
+ * handed to the steward (sendmsg with SCM_RIGHTS). */
 static const char *const main_calls[] = {
-	"ioctl",    "fcntl",  "mincore",   "getrusage",	 "pread64",    "pwrite64",
-	"openat",   "wait4",  "accept4",   "getsockopt", "sendto",     "unlink",
-	"eventfd2", "flock",  "lseek",	   "readlink",	 "getdents64", "fstatfs",
-	"socket",   "access", "faccessat", "faccessat2", NULL,
+	"ioctl",    "fcntl",  "mincore",     "getrusage",  "pread64",	 "pwrite64",
+	"openat",   "wait4",  "accept4",     "getsockopt", "sendto",	 "unlink",
+	"eventfd2", "flock",  "lseek",	     "readlink",   "getdents64", "fstatfs",
+	"socket",   "access", "faccessat",   "faccessat2", "sendmsg",	 "recvmsg",
+	"recvfrom", "bind",   "getsockname", "setsockopt", "fdatasync",	 NULL,
 };
 
 static enum sandbox_mode sandbox_mode;
