@@ -5,7 +5,7 @@
  * (conduit / fio, higher is better).
  *
  * Usage: bench-blk-host [--file PATH | --dir DIR] [--size MIB] [--runtime SECONDS]
- *                       [--rounds N] [--buffered]
+ *                       [--rounds N] [--buffered] [--poll-us N]
  * The two alternate, N rounds (default 3) of each, and the medians are compared:
  * virtualised hosts are noisy. Without --file it creates a file of --size MiB
  * (default 256) of random data in DIR (default: the current directory; tmpfs before
@@ -13,10 +13,11 @@
  * Reads are O_DIRECT for both when the file system takes it, cached for both
  * otherwise (and it says so). --buffered reads through the page cache on purpose:
  * with the file cached, what is measured is the cost of a request in software, not
- * the disk.
+ * the disk. --poll-us is the disk's poll-us= (default conduit's).
  */
 #include "tests/common/vq_driver.h"
 #include "virtio/blk.h"
+#include "virtio/poll_window.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -50,6 +51,7 @@ struct bench {
 	uint64_t sectors;
 	int runtime;
 	unsigned int rounds;
+	unsigned int poll_us;
 	bool direct, buffered;
 	uint64_t rand;
 	struct guest_ram ram;
@@ -140,7 +142,8 @@ static double run_conduit(struct bench *b, unsigned int qd)
 
 static double bench_conduit(struct bench *b, unsigned int qd)
 {
-	struct blk_options o = {.path = b->path, .readonly = true, .direct = b->direct};
+	struct blk_options o = {
+		.path = b->path, .readonly = true, .direct = b->direct, .poll_us = b->poll_us};
 	struct virtio_dev *dev = blk_create(&o);
 	uint64_t f;
 	double iops;
@@ -267,17 +270,21 @@ static bool direct_works(const char *path)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench-blk-host [--file PATH | --dir DIR] [--size MIB] "
-			"[--runtime SECONDS] [--rounds N] [--buffered]\n");
+			"[--runtime SECONDS] [--rounds N] [--buffered] [--poll-us N]\n");
 	exit(1);
 }
 
 static void parse_args(int argc, char **argv, struct bench *b, const char **dir, uint64_t *mib)
 {
-	static const struct option opts[] = {
-		{"file", required_argument, NULL, 'f'},	  {"dir", required_argument, NULL, 'd'},
-		{"size", required_argument, NULL, 's'},	  {"runtime", required_argument, NULL, 'r'},
-		{"rounds", required_argument, NULL, 'n'}, {"buffered", no_argument, NULL, 'b'},
-		{"help", no_argument, NULL, 'h'},	  {0}};
+	static const struct option opts[] = {{"file", required_argument, NULL, 'f'},
+					     {"dir", required_argument, NULL, 'd'},
+					     {"size", required_argument, NULL, 's'},
+					     {"runtime", required_argument, NULL, 'r'},
+					     {"rounds", required_argument, NULL, 'n'},
+					     {"buffered", no_argument, NULL, 'b'},
+					     {"poll-us", required_argument, NULL, 'p'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -299,6 +306,9 @@ static void parse_args(int argc, char **argv, struct bench *b, const char **dir,
 			break;
 		case 'b':
 			b->buffered = true;
+			break;
+		case 'p':
+			b->poll_us = (unsigned int)atoi(optarg);
 			break;
 		default:
 			usage();
@@ -347,7 +357,10 @@ static void compare(struct bench *b)
 
 int main(int argc, char **argv)
 {
-	struct bench b = {.runtime = 10, .rounds = 3, .rand = 0x9e3779b97f4a7c15ULL};
+	struct bench b = {.runtime = 10,
+			  .rounds = 3,
+			  .poll_us = POLL_WINDOW_DEFAULT_US,
+			  .rand = 0x9e3779b97f4a7c15ULL};
 	const char *dir = ".";
 	char tmp[4096];
 	uint64_t mib = 256;
@@ -369,13 +382,13 @@ int main(int argc, char **argv)
 	b.direct = !b.buffered && direct_works(b.path);
 	if (b.buffered)
 		warm_cache(b.path);
-	printf("file %s, %llu MiB, %s, %d s per run\n", b.path,
+	printf("file %s, %llu MiB, %s, %d s per run, poll-us=%u\n", b.path,
 	       (unsigned long long)(st.st_size >> 20),
 	       b.direct ? "O_DIRECT (direct=on, fio --direct=1)"
 	       : b.buffered
 		       ? "page cache for both (--buffered, fio --direct=0)"
 		       : "no O_DIRECT on this file system: page cache for both (fio --direct=0)",
-	       b.runtime);
+	       b.runtime, b.poll_us);
 	compare(&b);
 	if (b.path == tmp)
 		unlink(tmp);

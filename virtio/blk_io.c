@@ -11,12 +11,22 @@
  * memory copy. There the I/O thread copies with preadv/pwritev itself, and the
  * request completes with the rest of its batch: one interrupt per batch.
  *
+ * Each ring has the disk's file registered (no file lookup per operation) and, with
+ * fixed-buffers=on, guest RAM as its registered buffers: a request whose data is one
+ * segment goes as READ_FIXED/WRITE_FIXED, and the kernel does not pin and unpin its
+ * pages for every operation (others go as READV/WRITEV).
+ *
+ * With poll-us=, a thread about to sleep first busy-polls the available ring and its
+ * completions for a window that adapts to how soon work came before (poll_window.h),
+ * kicks off meanwhile: a guest that submits while the thread looks does not exit.
+ *
  * Flushes are ordered here, not with IOSQE_IO_DRAIN: a drained FSYNC waits for every
  * earlier operation of the ring, the kick poll included, which never completes for
  * good. Instead each data request gets a sequence number, and a flush is submitted
  * once every data request older than it has completed.
  */
 #include "virtio/blk_io.h"
+#include "virtio/poll_window.h"
 #include "vmm/base/log.h"
 #include "vmm/base/sandbox.h"
 
@@ -30,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SECTOR 512ULL
@@ -94,6 +105,10 @@ struct blk_queue {
 	bool stopping, need_drain, starved, pushed, logged, kick_armed;
 	bool writeback; /* VIRTIO_BLK_F_FLUSH negotiated */
 	bool discard, write_zeroes;
+	struct poll_window poll;
+	int fd;			     /* the file in sqes: 0 once registered, else blk->fd */
+	uint8_t file_flags;	     /* IOSQE_FIXED_FILE once registered */
+	const struct guest_ram *ram; /* registered as buffers; NULL: not */
 };
 
 static void list_append(struct blk_list *l, struct blk_req *r)
@@ -211,6 +226,7 @@ static void op_submit(struct blk_queue *bq, struct blk_req *r, struct blk_op *op
 		      struct io_uring_sqe *sqe)
 {
 	op_start(bq, r, op);
+	sqe->flags |= bq->file_flags;
 	io_uring_sqe_set_data(sqe, op);
 }
 
@@ -249,11 +265,29 @@ static void rw_copy(struct blk_queue *bq, struct blk_req *r)
 	op_done_now(bq, r, &r->op[0], n < 0 ? -errno : (int)n);
 }
 
+/* A request with one data segment from registered guest RAM: the fixed operations. */
+static void rw_prep(struct blk_queue *bq, struct blk_req *r, struct io_uring_sqe *sqe)
+{
+	int buf = bq->ram && r->niov == 1 ? blk_ram_piece(bq->ram->host, bq->ram->size,
+							  r->iov[0].iov_base, r->iov[0].iov_len)
+					  : -1;
+	void *base = r->iov[0].iov_base;
+	unsigned int len = (unsigned int)r->iov[0].iov_len;
+
+	if (r->type == VIRTIO_BLK_T_IN && buf >= 0)
+		io_uring_prep_read_fixed(sqe, bq->fd, base, len, r->offset, buf);
+	else if (r->type == VIRTIO_BLK_T_IN)
+		io_uring_prep_readv(sqe, bq->fd, r->iov, r->niov, r->offset);
+	else if (buf >= 0)
+		io_uring_prep_write_fixed(sqe, bq->fd, base, len, r->offset, buf);
+	else
+		io_uring_prep_writev(sqe, bq->fd, r->iov, r->niov, r->offset);
+}
+
 /* Without VIRTIO_BLK_F_FLUSH negotiated a completed write must be stable (§5.2.6.2). */
 static void rw_submit(struct blk_queue *bq, struct blk_req *r)
 {
 	struct io_uring_sqe *sqe;
-	int fd = bq->blk->fd;
 
 	if (bq->blk->in_memory) {
 		rw_copy(bq, r);
@@ -262,12 +296,9 @@ static void rw_submit(struct blk_queue *bq, struct blk_req *r)
 	sqe = op_sqe(bq, r, &r->op[0]);
 	if (!sqe)
 		return;
-	if (r->type == VIRTIO_BLK_T_IN) {
-		io_uring_prep_readv(sqe, fd, r->iov, r->niov, r->offset);
-	} else {
-		io_uring_prep_writev(sqe, fd, r->iov, r->niov, r->offset);
+	rw_prep(bq, r, sqe);
+	if (r->type == VIRTIO_BLK_T_OUT)
 		sqe->rw_flags = bq->writeback ? 0 : RWF_DSYNC;
-	}
 	op_submit(bq, r, &r->op[0], sqe);
 }
 
@@ -277,7 +308,7 @@ static void fallocate_submit(struct blk_queue *bq, struct blk_req *r, struct blk
 
 	if (!sqe)
 		return;
-	io_uring_prep_fallocate(sqe, bq->blk->fd, op->mode, op->offset, op->len);
+	io_uring_prep_fallocate(sqe, bq->fd, op->mode, op->offset, op->len);
 	op_submit(bq, r, op, sqe);
 }
 
@@ -300,7 +331,7 @@ static void flush_issue(struct blk_queue *bq)
 		sqe = op_sqe(bq, f, &f->op[0]);
 		if (!sqe)
 			continue;
-		io_uring_prep_fsync(sqe, bq->blk->fd, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, bq->fd, IORING_FSYNC_DATASYNC);
 		op_submit(bq, f, &f->op[0], sqe);
 	}
 }
@@ -613,7 +644,9 @@ static bool queue_pop_all(struct blk_queue *bq)
 	}
 }
 
-/* Kicks stay off while draining; turning them back on re-checks the ring. */
+/* Kicks stay off while draining; turning them back on re-checks the ring. A thread
+ * about to poll leaves them off: queue_poll turns them on before it sleeps (the driver
+ * that sees a completion and submits at once would kick in between otherwise). */
 static void queue_drain(struct blk_queue *bq)
 {
 	bq->need_drain = false;
@@ -621,7 +654,7 @@ static void queue_drain(struct blk_queue *bq)
 		vq_disable_notify(&bq->q->vq);
 		if (!queue_pop_all(bq))
 			return;
-	} while (vq_enable_notify(&bq->q->vq));
+	} while (!bq->poll.ns && vq_enable_notify(&bq->q->vq));
 }
 
 /* The interrupt goes out as an eventfd write in the ring: it leaves with the
@@ -685,6 +718,56 @@ static void queue_reap(struct blk_queue *bq)
 	io_uring_cq_advance(&bq->ring, n);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Spins for the window on new buffers and completions, kicks off; true if either came.
+ * Kicks go back on before the thread sleeps: vq_enable_notify looks once more. */
+static bool queue_poll(struct blk_queue *bq)
+{
+	struct virtqueue *vq = &bq->q->vq;
+	uint64_t end = now_ns() + bq->poll.ns;
+	bool found;
+
+	virtio_stat_add(&bq->q->stats.polls, 1);
+	vq_disable_notify(vq);
+	do
+		found = io_uring_cq_ready(&bq->ring) || vq_has_avail(vq);
+	while (!found && now_ns() < end);
+	if (vq_enable_notify(vq))
+		bq->need_drain = found = true;
+	if (found)
+		virtio_stat_add(&bq->q->stats.poll_hits, 1);
+	return found;
+}
+
+/* Submits what is queued and waits for the next completion (a kick is one), polling
+ * first when the window is open; the time until work came sizes the next window. */
+static int queue_wait(struct blk_queue *bq)
+{
+	struct poll_window *w = &bq->poll;
+	uint64_t t0 = w->max_ns ? now_ns() : 0;
+	int ret = 0;
+
+	if (w->ns && !bq->stopping) {
+		ret = io_uring_submit(&bq->ring);
+		if (queue_poll(bq)) {
+			poll_window_update(w, now_ns() - t0);
+			return ret;
+		}
+	}
+	if (ret >= 0)
+		ret = io_uring_submit_and_wait(&bq->ring, 1);
+	if (w->max_ns)
+		poll_window_update(w, now_ns() - t0);
+	return ret;
+}
+
 static void *queue_thread(void *arg)
 {
 	struct blk_queue *bq = arg;
@@ -709,7 +792,7 @@ static void *queue_thread(void *arg)
 			queue_drain(bq);
 		copies_done(bq);
 		queue_notify(bq);
-		ret = io_uring_submit_and_wait(&bq->ring, 1);
+		ret = queue_wait(bq);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			log_error("disk '%s' queue %u: io_uring failed: %s", bq->blk->path,
 				  bq->index, strerror(-ret));
@@ -720,8 +803,15 @@ static void *queue_thread(void *arg)
 	return NULL;
 }
 
+/* The ring's end is the kernel's to finish later (a work item): its registered file
+ * and buffers go now, or the disk's lock would outlive the disk (a re-added disk, or
+ * the next conduit, would find it locked). */
 static void queue_free(struct blk_queue *bq)
 {
+	if (bq->file_flags)
+		io_uring_unregister_files(&bq->ring);
+	if (bq->ram)
+		io_uring_unregister_buffers(&bq->ring);
 	io_uring_queue_exit(&bq->ring);
 	free(bq->reqs);
 	free(bq);
@@ -742,6 +832,7 @@ static struct blk_queue *queue_alloc(struct blk *b, unsigned int index)
 	bq->writeback = f & (1ULL << VIRTIO_BLK_F_FLUSH);
 	bq->discard = f & (1ULL << VIRTIO_BLK_F_DISCARD);
 	bq->write_zeroes = f & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+	poll_window_init(&bq->poll, b->poll_us);
 	n = bq->q->vq.size;
 	bq->reqs = calloc(n, sizeof(*bq->reqs));
 	if (!bq->reqs) {
@@ -753,6 +844,61 @@ static struct blk_queue *queue_alloc(struct blk *b, unsigned int index)
 		bq->free = &bq->reqs[i];
 	}
 	return bq;
+}
+
+int blk_ram_piece(const uint8_t *host, uint64_t size, const void *base, uint64_t len)
+{
+	uintptr_t b = (uintptr_t)base, h = (uintptr_t)host;
+	uint64_t off = b - h;
+
+	if (b < h || !len || off > size || len > size - off)
+		return -1;
+	return off / BLK_RAM_PIECE == (off + len - 1) / BLK_RAM_PIECE ? (int)(off / BLK_RAM_PIECE)
+								      : -1;
+}
+
+/* Guest RAM as the ring's buffers, in pieces of at most what one may be. */
+static int register_ram(struct blk_queue *bq, const struct guest_ram *ram)
+{
+	unsigned int n = (unsigned int)((ram->size + BLK_RAM_PIECE - 1) / BLK_RAM_PIECE), i;
+	struct iovec *iov = calloc(n, sizeof(*iov));
+	int ret;
+
+	if (!iov)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		uint64_t off = (uint64_t)i * BLK_RAM_PIECE;
+
+		iov[i].iov_base = ram->host + off;
+		iov[i].iov_len = ram->size - off < BLK_RAM_PIECE ? ram->size - off : BLK_RAM_PIECE;
+	}
+	ret = io_uring_register_buffers(&bq->ring, iov, n);
+	free(iov);
+	return ret;
+}
+
+/* Runs where io_uring_register may be called (a vCPU thread activating the device).
+ * The file always; guest RAM with fixed-buffers=on, which pins all of it for as long
+ * as the ring lives (an unprivileged user's RLIMIT_MEMLOCK may refuse: said once). */
+static void queue_register(struct blk_queue *bq)
+{
+	struct blk *b = bq->blk;
+	int ret;
+
+	bq->fd = b->fd;
+	if (!io_uring_register_files(&bq->ring, &b->fd, 1)) {
+		bq->fd = 0;
+		bq->file_flags = IOSQE_FIXED_FILE;
+	}
+	if (!b->fixed_buffers || b->in_memory)
+		return;
+	ret = register_ram(bq, bq->q->vq.ram);
+	if (!ret)
+		bq->ram = bq->q->vq.ram;
+	else if (!__atomic_exchange_n(&b->fixed_refused, true, __ATOMIC_RELAXED))
+		log_warn("disk '%s': guest RAM cannot be io_uring buffers (%s; RLIMIT_MEMLOCK?): "
+			 "requests go as READV/WRITEV",
+			 b->path, strerror(-ret));
 }
 
 struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
@@ -772,6 +918,7 @@ struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
 		free(bq);
 		return NULL;
 	}
+	queue_register(bq);
 	err = pthread_create(&bq->thread, NULL, queue_thread, bq);
 	if (err) {
 		log_error("disk '%s': cannot start an I/O thread (%s)", b->path, strerror(err));

@@ -568,5 +568,7 @@ void virtio_dev_stats(const struct virtio_dev *dev, struct virtio_queue_stats *s
 		sum->requests += stat_read(&s->requests);
 		sum->interrupts += stat_read(&s->interrupts);
 		sum->bytes += stat_read(&s->bytes);
+		sum->polls += stat_read(&s->polls);
+		sum->poll_hits += stat_read(&s->poll_hits);
 	}
 }

@@ -35,6 +35,8 @@ struct virtio_queue_stats {
 	uint64_t requests;   /* requests completed: chains, or frames for a NIC */
 	uint64_t interrupts; /* interrupts sent to the driver */
 	uint64_t bytes;	     /* data moved by those requests, either way */
+	uint64_t polls;	     /* busy-poll windows before sleeping (poll-us=) */
+	uint64_t poll_hits;  /* ... that found work, a sleep and maybe a kick saved */
 };
 
 struct virtio_queue {

@@ -261,9 +261,14 @@ bool vq_should_notify(struct virtqueue *vq)
 
 void vq_disable_notify(struct virtqueue *vq)
 {
-	/* With EVENT_IDX an avail_event left behind last_avail already means "no kick"
-	 * (§2.7.10): nothing to write. */
-	if (!vq->event_idx && !vq->broken)
+	if (vq->broken)
+		return;
+	/* With EVENT_IDX the driver kicks when its new avail->idx passes avail_event
+	 * (§2.7.10): one behind last_avail is passed already, so no kick comes. A drain
+	 * leaves it behind by popping; a thread that polls without popping needs this. */
+	if (vq->event_idx)
+		ring_store(avail_event(vq), (uint16_t)(vq->last_avail - 1));
+	else
 		ring_store(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
 }
 
@@ -280,4 +285,11 @@ bool vq_enable_notify(struct virtqueue *vq)
 	 * its kick would leave a buffer behind unseen. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return ring_load(&vq->avail->idx) != vq->last_avail;
+}
+
+bool vq_has_avail(struct virtqueue *vq)
+{
+	/* A peek for busy polling: vq_pop reads the index again, with the acquire that
+	 * pairs with the driver's barrier before it published the index. */
+	return !vq->broken && ring_load(&vq->avail->idx) != vq->last_avail;
 }

@@ -67,5 +67,7 @@ bool vq_should_notify(struct virtqueue *vq);
 /* Asks for kicks again; true if buffers arrived meanwhile (pop again). */
 bool vq_enable_notify(struct virtqueue *vq);
 void vq_disable_notify(struct virtqueue *vq);
+/* Busy polling: has the driver made buffers available that vq_pop has not taken? */
+bool vq_has_avail(struct virtqueue *vq);
 
 #endif

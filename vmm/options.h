@@ -20,6 +20,7 @@
 #define OPT_MAX_DISKS	     16
 #define OPT_MAX_SWITCH_PORTS 32
 #define OPT_MAX_QUEUES	     16
+#define OPT_MAX_POLL_US	     1000 /* --disk poll-us= */
 #define OPT_MAX_VFIO	     16
 #define OPT_MAX_NETS	     8
 
@@ -40,7 +41,9 @@ struct disk_opt {
 	const char *path;
 	bool readonly;
 	bool direct;
-	unsigned int queues; /* 0: one per vCPU */
+	unsigned int queues;  /* 0: one per vCPU */
+	unsigned int poll_us; /* the most each I/O thread busy-polls before it sleeps */
+	bool fixed_buffers;   /* guest RAM registered with each I/O thread's io_uring */
 	const char *bus;
 };
 

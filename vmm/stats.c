@@ -73,3 +73,13 @@ void stats_report(const struct guest_ram *ram, uint64_t exits, double dma_map_se
 			dma_map_seconds, dma_map_seconds / ((double)ram->size / (1 << 30)));
 	fputc('\n', stderr);
 }
+
+void stats_device(const char *id, const struct virtio_queue_stats *s)
+{
+	fprintf(stderr,
+		"conduit-stats: device=%s kicks=%llu requests=%llu interrupts=%llu bytes=%llu "
+		"polls=%llu poll_hits=%llu\n",
+		id, (unsigned long long)s->kicks, (unsigned long long)s->requests,
+		(unsigned long long)s->interrupts, (unsigned long long)s->bytes,
+		(unsigned long long)s->polls, (unsigned long long)s->poll_hits);
+}

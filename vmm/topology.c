@@ -348,6 +348,8 @@ static struct virtio_dev *create_disk(struct topo *t, const struct disk_opt *d)
 	struct blk_options bo = {.path = d->path,
 				 .readonly = d->readonly,
 				 .direct = d->direct,
+				 .poll_us = d->poll_us,
+				 .fixed_buffers = d->fixed_buffers,
 				 .queues = d->queues ? d->queues : disk_queues(t->vm->opts)};
 
 	return blk_create(&bo);

@@ -7,6 +7,7 @@
 #include "vmm/vm.h"
 #include "sriov/claim.h"
 #include "sriov/journal.h"
+#include "virtio/pci.h"
 #include "vmm/base/log.h"
 #include "vmm/base/sandbox.h"
 #include "vmm/console.h"
@@ -421,6 +422,22 @@ static uint64_t vm_exits(const struct vm *vm)
 	return n;
 }
 
+/* --stats: the VM's line, then one per virtio device whose queues conduit serves. */
+static void vm_stats(const struct vm *vm)
+{
+	struct virtio_queue_stats s;
+	const struct virtio_dev *v;
+
+	stats_report(&vm->ram, vm_exits(vm), vm->vfio.dma_mapped ? vm->vfio.map_seconds : -1);
+	for (unsigned int i = 0; i < vm->nr_devices; i++) {
+		v = virtio_pci_device(vm->devices[i].pci);
+		if (!v || v->kernel_datapath)
+			continue;
+		virtio_dev_stats(v, &s);
+		stats_device(vm->devices[i].id, &s);
+	}
+}
+
 static void vm_teardown(struct vm *vm)
 {
 	unsigned int i;
@@ -588,7 +605,7 @@ int vm_run(const struct vm_options *opts)
 	if (status == EXIT_GUEST_CRASH || vm.dump_flight)
 		vm_dump_flight(&vm);
 	if (opts->stats)
-		stats_report(&vm.ram, vm_exits(&vm), vm.vfio.dma_mapped ? vm.vfio.map_seconds : -1);
+		vm_stats(&vm);
 out:
 	api_server_close(&vm.api);
 	if (sfd >= 0)

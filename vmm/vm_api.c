@@ -152,6 +152,8 @@ static void virtio_counters(json_object *o, const struct virtio_dev *v)
 	json_object_object_add(o, "requests", json_count(s.requests));
 	json_object_object_add(o, "interrupts", json_count(s.interrupts));
 	json_object_object_add(o, "bytes", json_count(s.bytes));
+	json_object_object_add(o, "polls", json_count(s.polls));
+	json_object_object_add(o, "poll_hits", json_count(s.poll_hits));
 }
 
 /* An assigned function's interrupts go from the device to the guest through

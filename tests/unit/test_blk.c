@@ -405,13 +405,16 @@ static void test_read_past_eof(struct disk *k)
 	close(fd);
 }
 
-static void test_disk(void)
+/* Every request kind; with fixed_buffers, one-segment requests use registered guest
+ * RAM (root may pin 64 MiB; another user's RLIMIT_MEMLOCK may refuse, and it says so). */
+static void test_disk(bool fixed_buffers)
 {
-	struct blk_options o = {.path = path};
+	struct blk_options o = {.path = path, .fixed_buffers = fixed_buffers};
 	struct disk k;
 
 	make_disk(DISK_SIZE);
 	CHECK(disk_open(&k, &o, 1) == 0);
+	CHECK(getuid() != 0 || !((struct blk *)k.dev)->fixed_refused);
 	test_read_write(&k);
 	test_merged_buffers(&k);
 	test_flush(&k);
@@ -637,6 +640,60 @@ static void test_create_errors(void)
 		dev->ops->destroy(dev);
 }
 
+/* Which registered piece of guest RAM a request's one segment lies in: whole in one,
+ * or none (READV/WRITEV then). Addresses only: no RAM of 3 GiB is made. */
+static void test_ram_pieces(void)
+{
+	uint8_t *host = (uint8_t *)(uintptr_t)0x100000000ULL;
+	uint64_t size = 3 * BLK_RAM_PIECE;
+
+	CHECK(blk_ram_piece(host, size, host, 4096) == 0);
+	CHECK(blk_ram_piece(host, size, host + BLK_RAM_PIECE - 4096, 4096) == 0);
+	CHECK(blk_ram_piece(host, size, host + BLK_RAM_PIECE - 4096, 8192) == -1); /* crosses */
+	CHECK(blk_ram_piece(host, size, host + BLK_RAM_PIECE, 8192) == 1);
+	CHECK(blk_ram_piece(host, size, host + size - 1, 1) == 2);
+	CHECK(blk_ram_piece(host, size, host + size - 1, 2) == -1); /* past the end */
+	CHECK(blk_ram_piece(host, size, host + 4096, 0) == -1);
+	CHECK(blk_ram_piece(host + 4096, size, host, 512) == -1); /* before the start */
+}
+
+/* 200 reads one after another, each submitted as soon as the last completed: the
+ * queue's counters after them. */
+static struct virtio_queue_stats sequential_reads(unsigned int poll_us)
+{
+	struct blk_options o = {.path = path, .poll_us = poll_us};
+	struct io r = {VIRTIO_BLK_T_IN, 0, DATA, 4096, true};
+	struct virtio_queue_stats st = {0};
+	struct disk k;
+	int i, ok = 0;
+
+	make_disk(DISK_SIZE);
+	if (disk_open(&k, &o, 1)) {
+		CHECK(!"disk for the polling test");
+		return st;
+	}
+	for (i = 0; i < 200; i++, r.sector = (r.sector + 8) % (DISK_SIZE / 512))
+		ok += do_io(&k, &r, NULL) == VIRTIO_BLK_S_OK;
+	CHECK(ok == 200);
+	st = k.dev->queue[0].stats;
+	disk_close(&k);
+	return st;
+}
+
+/* poll-us=: the I/O thread polls before it sleeps and finds requests that way, kicks
+ * off meanwhile, so the driver kicks less than once per request; 0 never polls. */
+static void test_polling(void)
+{
+	struct virtio_queue_stats on = sequential_reads(1000), off = sequential_reads(0);
+
+	printf("# poll-us=1000: %llu requests, %llu kicks, %llu polls, %llu found work\n",
+	       (unsigned long long)on.requests, (unsigned long long)on.kicks,
+	       (unsigned long long)on.polls, (unsigned long long)on.poll_hits);
+	CHECK(on.requests == 200 && on.polls > 0 && on.poll_hits > 0);
+	CHECK(on.poll_hits <= on.polls && on.kicks < on.requests);
+	CHECK(off.requests == 200 && off.polls == 0 && off.poll_hits == 0 && off.kicks > 0);
+}
+
 /* meson runs this test twice: TMPDIR on tmpfs (copies in the I/O thread) and on the
  * build directory's file system (io_uring), and says which in CONDUIT_TEST_IN_MEMORY. */
 static void test_backend(void)
@@ -777,13 +834,16 @@ int main(int argc, char **argv)
 	}
 	test_backend();
 	test_config();
-	test_disk();
+	test_disk(false);
+	test_disk(true);
 	test_write_through();
 	test_readonly();
 	test_bad_chain();
 	test_multiqueue();
 	test_discard_flood();
 	test_direct();
+	test_ram_pieces();
+	test_polling();
 	test_create_errors();
 	unlink(path);
 	guest_ram_destroy(&ram);
