@@ -1,7 +1,10 @@
 #!/bin/sh
 # /test.sh of the PCIe/virtio nested test, run inside the L2 guest by guest-init.
 # conduit.phase=1: topology, MSI-X, sizes, rng, read-only disk, fio verify, and a file
-# written to a fresh ext2 filesystem; phase=2: read that file back; phase=hold: wait.
+# written to a fresh ext2 filesystem; phase=2: read that file back; phase=real: fio
+# verify on each disk (real storage in L1); phase=hold: wait.
+# shellcheck source=tests/nested/guest-lib.sh
+. /guest-lib.sh
 phase=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in conduit.phase=*) phase=${arg#conduit.phase=} ;; esac
@@ -34,14 +37,7 @@ case "$phase" in
 	else
 		echo "VDB-WRITE=refused"
 	fi
-	if fio --name=verify --filename=/dev/vda --ioengine=io_uring --direct=1 --rw=randwrite \
-		--bs=4k --iodepth=16 --size=16M --verify=crc32c --do_verify=1 \
-		--verify_fatal=1 >/tmp/fio.log 2>&1; then
-		echo "FIO-VERIFY=ok"
-	else
-		echo "FIO-VERIFY=failed"
-		cat /tmp/fio.log
-	fi
+	fio_verify /dev/vda
 	mke2fs -q /dev/vdc && mkdir -p /mnt && mount -t ext2 /dev/vdc /mnt &&
 		dd if=/dev/urandom of=/mnt/data bs=65536 count=16 2>/dev/null &&
 		echo "FS-SHA=$(sha256sum /mnt/data | cut -d' ' -f1)" && umount /mnt
@@ -49,6 +45,11 @@ case "$phase" in
 2)
 	mkdir -p /mnt && mount -t ext2 /dev/vdc /mnt &&
 		echo "FS-SHA=$(sha256sum /mnt/data | cut -d' ' -f1)" && umount /mnt
+	;;
+real)
+	for b in /sys/block/vd*; do
+		echo "REAL ${b##*/} $(fio_verify "/dev/${b##*/}" | head -n 1)"
+	done
 	;;
 hold)
 	echo "GUEST-HOLDING"

@@ -3,7 +3,11 @@
 # drivers. Three root ports and a switch: virtio-blk (2 queues) behind root port rp1,
 # virtio-rng behind switch port sw.0, a read-only disk behind sw.1, a scratch disk behind
 # rp3. Linux names disks in PCI probe order (each bus level before the next), so disks at
-# the same depth come out in command-line order: vda, vdb, vdc. Usage: pcie.sh CONDUIT
+# the same depth come out in command-line order: vda, vdb, vdc. Then real storage: L1's
+# scratch disk (in-testbed --scratch-disk: an image on L0's disk) gets a raw partition
+# and an ext4 one, and a guest's fio verifies on an image file on the ext4 and on the
+# raw partition, both direct=on (polling, and registered buffers on one).
+# Usage: pcie.sh CONDUIT
 . "$(dirname "$0")/lib.sh"
 CONDUIT=$1
 work=$(mktemp -d)
@@ -11,7 +15,8 @@ kernel=$(guest_kernel)
 echo "virtio_pci virtio_blk virtio-rng ext2 ext4" | tr ' ' '\n' >"$work/modules.list"
 "$repo/tools/mkguest" --init "$repo/tests/nested/guest-init" --out "$work/initrd.gz" \
 	--modules "virtio_pci virtio_blk virtio-rng ext4" --bin fio \
-	--add "$repo/tests/nested/pcie-guest.sh:/test.sh" --add "$work/modules.list:/modules.list"
+	--add "$repo/tests/nested/pcie-guest.sh:/test.sh" --add "$work/modules.list:/modules.list" \
+	--add "$repo/tests/nested/guest-lib.sh:/guest-lib.sh"
 truncate -s 64M "$work/disk.img"
 truncate -s 32M "$work/fs.img"
 head -c 16M /dev/urandom >"$work/ro.img"
@@ -26,7 +31,7 @@ run_phase() { # run_phase PHASE LOG
 		--cmdline "console=ttyS0 quiet conduit.phase=$1"
 }
 
-plan 16
+plan 19
 
 run_phase 1 "$work/one"
 check "guest with the topology powers off cleanly" [ "$status" -eq 0 ]
@@ -69,6 +74,39 @@ check "a disk locked by another VM gives status 1 and says so" \
 	ended_with "$work/locked" 1 "conduit: error: .*locked"
 kill -TERM "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
+
+# Real storage: the scratch disk's serial is disk0 (tools/testbed --disk).
+scratch_disk() {
+	local b
+	for b in /sys/block/vd*; do
+		[ "$(cat "$b/serial" 2>/dev/null)" = disk0 ] && echo "/dev/${b##*/}" && return 0
+	done
+	return 1
+}
+if dev=$(scratch_disk); then
+	echo "# real storage: $dev ($(($(cat "/sys/block/${dev#/dev/}/size") / 2048)) MiB)"
+	printf 'size=128M\n,\n' | sfdisk -q "$dev" >/dev/null && udevadm settle 2>/dev/null
+	sleep 1
+	mkdir -p "$work/ext4"
+	load_module ext4
+	mkfs.ext4 -q -F "${dev}2" && mount -t ext4 "${dev}2" "$work/ext4" &&
+		truncate -s 64M "$work/ext4/disk.img" || echo "# cannot make ext4 on ${dev}2"
+	run_guest "$work/real" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 \
+		--memory 512M --disk "path=$work/ext4/disk.img,direct=on" \
+		--disk "path=${dev}1,direct=on,fixed-buffers=on" --stats \
+		--cmdline "console=ttyS0 quiet conduit.phase=real"
+	grep '^conduit-stats: device=' "$work/real" | sed 's/^/# /'
+	check "real storage: the guest powers off cleanly" [ "$status" -eq 0 ]
+	check "fio verify on an image file on ext4 in L1, direct=on" \
+		grep -q "^REAL vda FIO-VERIFY=ok" "$work/real"
+	check "fio verify on a raw partition (${dev}1), direct=on, fixed buffers" \
+		grep -q "^REAL vdb FIO-VERIFY=ok" "$work/real"
+	umount "$work/ext4"
+else
+	for what in "powers off" "ext4 file" "raw partition"; do
+		ok "real storage: $what # SKIP no scratch disk (in-testbed --scratch-disk MIB)"
+	done
+fi
 
 rm -rf "$work"
 finish
