@@ -1,17 +1,19 @@
 #!/bin/sh
 # /test.sh of the block benchmark guests (tools/bench-blk, tools/bench-vfio): 4k random
 # reads at QD1 and QD32, direct I/O through io_uring, printing IOPS-QD<n>=, the number
-# of 4 KiB reads IOS-QD<n>= and the disk's interrupts meanwhile IRQS-QD<n>=.
+# of 4 KiB reads IOS-QD<n>= and the disk's interrupts meanwhile IRQS-QD<n>=; with
+# conduit.write=1 random writes too, the same lines with W- (IOPS-W-QD<n>=, ...).
 # Kernel command line: conduit.dev=vda (default) or conduit.dev=nvme (the first NVMe
 # namespace, waited for); conduit.secs=N per test; conduit.bench=none skips fio (the
 # run that measures boot-only exits).
-secs=15 dev=vda
+secs=15 dev=vda write=
 # shellcheck disable=SC2013 # the command line is one line of words
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	conduit.bench=none) exit 0 ;;
 	conduit.secs=*) secs=${arg#conduit.secs=} ;;
 	conduit.dev=*) dev=${arg#conduit.dev=} ;;
+	conduit.write=1) write=1 ;;
 	esac
 done
 if [ "$dev" = nvme ]; then
@@ -36,16 +38,22 @@ irqs() {
 	awk -v d="$1" '$NF ~ d {for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; else break} END {print s + 0}' /proc/interrupts
 }
 case "$dev" in nvme*) irq_name='^nvme[0-9]+q' ;; *) irq_name='^virtio[0-9]+-req' ;; esac
-for qd in 1 32; do
+# run RW PREFIX QD: one fio run; its lines with PREFIX (terse v3: fields 6 and 8 are
+# KiB and IOPS read, 47 and 49 written)
+run() {
 	before=$(irqs "$irq_name")
-	fio --name=r --filename="/dev/$dev" --ioengine=io_uring --direct=1 --rw=randread \
-		--bs=4k --iodepth=$qd --runtime="$secs" --time_based --output-format=terse \
-		>/tmp/fio.$qd 2>&1 || {
+	fio --name=r --filename="/dev/$dev" --ioengine=io_uring --direct=1 --rw="$1" \
+		--bs=4k --iodepth="$3" --runtime="$secs" --time_based --output-format=terse \
+		>/tmp/fio.$3 2>&1 || {
 		echo "BENCH-ERROR=fio failed"
-		sed 's/^/# /' /tmp/fio.$qd
+		sed 's/^/# /' /tmp/fio.$3
 	}
-	# terse v3: field 6 is KiB read, field 8 read IOPS
-	echo "IOPS-QD$qd=$(cut -d';' -f8 /tmp/fio.$qd)"
-	echo "IOS-QD$qd=$(($(cut -d';' -f6 /tmp/fio.$qd) / 4))"
-	echo "IRQS-QD$qd=$(($(irqs "$irq_name") - before))"
+	case "$1" in randread) kib=6 iops=8 ;; *) kib=47 iops=49 ;; esac
+	echo "IOPS-${2}QD$3=$(cut -d';' -f$iops /tmp/fio.$3)"
+	echo "IOS-${2}QD$3=$(($(cut -d';' -f$kib /tmp/fio.$3) / 4))"
+	echo "IRQS-${2}QD$3=$(($(irqs "$irq_name") - before))"
+}
+for qd in 1 32; do
+	run randread "" "$qd"
+	[ -z "$write" ] || run randwrite W- "$qd"
 done
