@@ -43,7 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SECTOR 512ULL
+#define SECTOR	       512ULL
+#define SQPOLL_IDLE_MS 100 /* sqpoll=on: the kernel thread sleeps after this much idle */
 
 /* user_data of the operations that are not a request's */
 #define TAG_KICK 1
@@ -727,7 +728,8 @@ static uint64_t now_ns(void)
 }
 
 /* Spins for the window on new buffers and completions, kicks off; true if either came.
- * Kicks go back on before the thread sleeps: vq_enable_notify looks once more. */
+ * Kicks stay off then: the thread goes on working, and a driver that submits as soon
+ * as it sees a completion needs no kick. */
 static bool queue_poll(struct blk_queue *bq)
 {
 	struct virtqueue *vq = &bq->q->vq;
@@ -739,24 +741,29 @@ static bool queue_poll(struct blk_queue *bq)
 	do
 		found = io_uring_cq_ready(&bq->ring) || vq_has_avail(vq);
 	while (!found && now_ns() < end);
-	if (vq_enable_notify(vq))
-		bq->need_drain = found = true;
-	if (found)
-		virtio_stat_add(&bq->q->stats.poll_hits, 1);
+	if (found && vq_has_avail(vq))
+		bq->need_drain = true;
 	return found;
 }
 
 /* Submits what is queued and waits for the next completion (a kick is one), polling
- * first when the window is open; the time until work came sizes the next window. */
+ * first when the window is open; the time until work came sizes the next window.
+ * Kicks are on whenever the thread sleeps: turning them on looks at the ring once
+ * more (vq_enable_notify). */
 static int queue_wait(struct blk_queue *bq)
 {
 	struct poll_window *w = &bq->poll;
 	uint64_t t0 = w->max_ns ? now_ns() : 0;
+	bool found;
 	int ret = 0;
 
 	if (w->ns && !bq->stopping) {
 		ret = io_uring_submit(&bq->ring);
-		if (queue_poll(bq)) {
+		found = queue_poll(bq);
+		if (!found && vq_enable_notify(&bq->q->vq))
+			found = bq->need_drain = true;
+		if (found) {
+			virtio_stat_add(&bq->q->stats.poll_hits, 1);
 			poll_window_update(w, now_ns() - t0);
 			return ret;
 		}
@@ -901,9 +908,47 @@ static void queue_register(struct blk_queue *bq)
 			 b->path, strerror(-ret));
 }
 
+/* sqpoll=on: the disk's first ring gets a kernel thread that takes submissions off
+ * the rings without system calls, idle after SQPOLL_IDLE_MS; its other queues' rings
+ * share that thread (IORING_SETUP_ATTACH_WQ). */
+static void ring_params(const struct blk *b, struct io_uring_params *p)
+{
+	*p = (struct io_uring_params){.flags = IORING_SETUP_CQSIZE, .cq_entries = CQ_ENTRIES};
+	if (!b->sqpoll || b->sqpoll_refused)
+		return;
+	p->flags |= IORING_SETUP_SQPOLL;
+	p->sq_thread_idle = SQPOLL_IDLE_MS;
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (b->queue[q]) {
+			p->flags |= IORING_SETUP_ATTACH_WQ;
+			p->wq_fd = (uint32_t)b->queue[q]->ring.ring_fd;
+			return;
+		}
+	}
+}
+
+/* A ring as ring_params says; one the kernel refuses SQPOLL for (EPERM before Linux
+ * 5.11 without CAP_SYS_NICE, a kernel without it) is made without, said once. */
+static int ring_init(struct blk *b, struct io_uring *ring)
+{
+	struct io_uring_params params;
+	int err;
+
+	ring_params(b, &params);
+	err = io_uring_queue_init_params(2 * BLK_QUEUE_SIZE, ring, &params);
+	if (err && (params.flags & IORING_SETUP_SQPOLL)) {
+		log_warn("disk '%s': sqpoll=on refused by the kernel (%s): the I/O threads "
+			 "submit themselves",
+			 b->path, strerror(-err));
+		b->sqpoll_refused = true;
+		ring_params(b, &params);
+		err = io_uring_queue_init_params(2 * BLK_QUEUE_SIZE, ring, &params);
+	}
+	return err;
+}
+
 struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
 {
-	struct io_uring_params params = {.flags = IORING_SETUP_CQSIZE, .cq_entries = CQ_ENTRIES};
 	struct blk_queue *bq = queue_alloc(b, index);
 	int err;
 
@@ -911,7 +956,7 @@ struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
 		log_error("disk '%s': out of memory for queue %u", b->path, index);
 		return NULL;
 	}
-	err = io_uring_queue_init_params(2 * BLK_QUEUE_SIZE, &bq->ring, &params);
+	err = ring_init(b, &bq->ring);
 	if (err) {
 		log_error("disk '%s': cannot create an io_uring (%s)", b->path, strerror(-err));
 		free(bq->reqs);
