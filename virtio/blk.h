@@ -13,7 +13,6 @@ struct blk_options {
 	unsigned int queues;  /* 0 means 1 */
 	unsigned int poll_us; /* the most an I/O thread busy-polls; 0: never */
 	bool fixed_buffers;   /* guest RAM as io_uring registered buffers */
-	bool sqpoll;	      /* an io_uring SQPOLL kernel thread per disk */
 };
 
 /* NULL and one error line on failure (missing, locked, not a disk, ...). */

@@ -43,8 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SECTOR	       512ULL
-#define SQPOLL_IDLE_MS 100 /* sqpoll=on: the kernel thread sleeps after this much idle */
+#define SECTOR 512ULL
 
 /* user_data of the operations that are not a request's */
 #define TAG_KICK 1
@@ -645,9 +644,9 @@ static bool queue_pop_all(struct blk_queue *bq)
 	}
 }
 
-/* Kicks stay off while draining; turning them back on re-checks the ring. A thread
- * about to poll leaves them off: queue_poll turns them on before it sleeps (the driver
- * that sees a completion and submits at once would kick in between otherwise). */
+/* Kicks stay off while draining; turning them back on re-checks the ring. With poll-us=
+ * they stay off: queue_wait turns them on before the thread sleeps (the driver that
+ * sees a completion and submits at once would kick in between otherwise). */
 static void queue_drain(struct blk_queue *bq)
 {
 	bq->need_drain = false;
@@ -655,7 +654,7 @@ static void queue_drain(struct blk_queue *bq)
 		vq_disable_notify(&bq->q->vq);
 		if (!queue_pop_all(bq))
 			return;
-	} while (!bq->poll.ns && vq_enable_notify(&bq->q->vq));
+	} while (!bq->poll.max_ns && vq_enable_notify(&bq->q->vq));
 }
 
 /* The interrupt goes out as an eventfd write in the ring: it leaves with the
@@ -746,24 +745,32 @@ static bool queue_poll(struct blk_queue *bq)
 	return found;
 }
 
-/* Submits what is queued and waits for the next completion (a kick is one), polling
- * first when the window is open; the time until work came sizes the next window.
- * Kicks are on whenever the thread sleeps: turning them on looks at the ring once
- * more (vq_enable_notify). */
+/* With poll-us= set, before the thread may sleep: the poll if its window is open, and
+ * if that found nothing, kicks on with a last look at the ring (vq_enable_notify). True
+ * if work came; kicks stay off then. Whatever path led here, kicks are on whenever the
+ * thread sleeps. */
+static bool queue_found_work(struct blk_queue *bq)
+{
+	bool found = bq->poll.ns && queue_poll(bq);
+
+	if (found)
+		virtio_stat_add(&bq->q->stats.poll_hits, 1);
+	else if (vq_enable_notify(&bq->q->vq))
+		found = bq->need_drain = true;
+	return found;
+}
+
+/* Submits what is queued and waits for the next completion (a kick is one), unless
+ * queue_found_work finds some first; the time until work came sizes the next window. */
 static int queue_wait(struct blk_queue *bq)
 {
 	struct poll_window *w = &bq->poll;
 	uint64_t t0 = w->max_ns ? now_ns() : 0;
-	bool found;
 	int ret = 0;
 
-	if (w->ns && !bq->stopping) {
+	if (w->max_ns && !bq->stopping) {
 		ret = io_uring_submit(&bq->ring);
-		found = queue_poll(bq);
-		if (!found && vq_enable_notify(&bq->q->vq))
-			found = bq->need_drain = true;
-		if (found) {
-			virtio_stat_add(&bq->q->stats.poll_hits, 1);
+		if (queue_found_work(bq)) {
 			poll_window_update(w, now_ns() - t0);
 			return ret;
 		}
@@ -908,47 +915,9 @@ static void queue_register(struct blk_queue *bq)
 			 b->path, strerror(-ret));
 }
 
-/* sqpoll=on: the disk's first ring gets a kernel thread that takes submissions off
- * the rings without system calls, idle after SQPOLL_IDLE_MS; its other queues' rings
- * share that thread (IORING_SETUP_ATTACH_WQ). */
-static void ring_params(const struct blk *b, struct io_uring_params *p)
-{
-	*p = (struct io_uring_params){.flags = IORING_SETUP_CQSIZE, .cq_entries = CQ_ENTRIES};
-	if (!b->sqpoll || b->sqpoll_refused)
-		return;
-	p->flags |= IORING_SETUP_SQPOLL;
-	p->sq_thread_idle = SQPOLL_IDLE_MS;
-	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		if (b->queue[q]) {
-			p->flags |= IORING_SETUP_ATTACH_WQ;
-			p->wq_fd = (uint32_t)b->queue[q]->ring.ring_fd;
-			return;
-		}
-	}
-}
-
-/* A ring as ring_params says; one the kernel refuses SQPOLL for (EPERM before Linux
- * 5.11 without CAP_SYS_NICE, a kernel without it) is made without, said once. */
-static int ring_init(struct blk *b, struct io_uring *ring)
-{
-	struct io_uring_params params;
-	int err;
-
-	ring_params(b, &params);
-	err = io_uring_queue_init_params(2 * BLK_QUEUE_SIZE, ring, &params);
-	if (err && (params.flags & IORING_SETUP_SQPOLL)) {
-		log_warn("disk '%s': sqpoll=on refused by the kernel (%s): the I/O threads "
-			 "submit themselves",
-			 b->path, strerror(-err));
-		b->sqpoll_refused = true;
-		ring_params(b, &params);
-		err = io_uring_queue_init_params(2 * BLK_QUEUE_SIZE, ring, &params);
-	}
-	return err;
-}
-
 struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
 {
+	struct io_uring_params params = {.flags = IORING_SETUP_CQSIZE, .cq_entries = CQ_ENTRIES};
 	struct blk_queue *bq = queue_alloc(b, index);
 	int err;
 
@@ -956,7 +925,7 @@ struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
 		log_error("disk '%s': out of memory for queue %u", b->path, index);
 		return NULL;
 	}
-	err = ring_init(b, &bq->ring);
+	err = io_uring_queue_init_params(2 * BLK_QUEUE_SIZE, &bq->ring, &params);
 	if (err) {
 		log_error("disk '%s': cannot create an io_uring (%s)", b->path, strerror(-err));
 		free(bq->reqs);

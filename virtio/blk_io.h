@@ -27,8 +27,6 @@ struct blk {
 	unsigned int poll_us; /* poll-us=: each I/O thread's most busy-polling */
 	bool fixed_buffers;   /* fixed-buffers=on: guest RAM registered with each ring */
 	bool fixed_refused;   /* ... and the kernel refused it (said once) */
-	bool sqpoll;	      /* sqpoll=on: a kernel thread takes the rings' submissions */
-	bool sqpoll_refused;  /* ... and the kernel refused it (said once) */
 	uint64_t capacity;    /* 512-byte sectors */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config; /* as the driver reads it: little-endian */

@@ -31,13 +31,12 @@ void options_usage(FILE *out)
 	      "                         a PCIe switch below PORT; its downstream ports are\n"
 	      "                         named ID.0 .. ID.N-1\n"
 	      "  --disk path=FILE[,readonly=on][,queues=N][,direct=on][,poll-us=N]\n"
-	      "         [,fixed-buffers=on][,sqpoll=on][,bus=PORT]\n"
+	      "         [,fixed-buffers=on][,bus=PORT]\n"
 	      "                         virtio-blk on io_uring; the first is /dev/vda; one\n"
 	      "                         queue per vCPU (at most 16) unless queues=N; each\n"
 	      "                         queue's thread busy-polls up to N us (default 32,\n"
 	      "                         0: never) before it sleeps; fixed-buffers=on:\n"
-	      "                         guest RAM is io_uring's registered buffers (pinned);\n"
-	      "                         sqpoll=on: a kernel thread submits for the disk\n"
+	      "                         guest RAM is io_uring's registered buffers (pinned)\n"
 	      "  --rng[=bus=PORT]       virtio-rng fed from getrandom(2)\n"
 	      "  --vfio host=DDDD:BB:DD.F[,managed=on][,bus=PORT][,msix-relocate=auto|on|off]\n"
 	      "                         assign a host PCI function (PF or SR-IOV VF) bound to\n"
@@ -324,8 +323,6 @@ static int parse_disk(const char *arg, struct vm_options *opts)
 			ret = parse_onoff("--disk", key, val, &d->direct);
 		} else if (!strcmp(key, "queues")) {
 			ret = parse_count("--disk", key, val, OPT_MAX_QUEUES, &d->queues);
-		} else if (!strcmp(key, "sqpoll")) {
-			ret = parse_onoff("--disk", key, val, &d->sqpoll);
 		} else if (!strcmp(key, "fixed-buffers")) {
 			ret = parse_onoff("--disk", key, val, &d->fixed_buffers);
 		} else if (!strcmp(key, "poll-us")) {

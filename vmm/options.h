@@ -44,7 +44,6 @@ struct disk_opt {
 	unsigned int queues;  /* 0: one per vCPU */
 	unsigned int poll_us; /* the most each I/O thread busy-polls before it sleeps */
 	bool fixed_buffers;   /* guest RAM registered with each I/O thread's io_uring */
-	bool sqpoll;	      /* an io_uring SQPOLL kernel thread for the disk */
 	const char *bus;
 };
 

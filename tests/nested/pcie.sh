@@ -6,8 +6,7 @@
 # the same depth come out in command-line order: vda, vdb, vdc. Then real storage: L1's
 # scratch disk (in-testbed --scratch-disk: an image on L0's disk) gets a raw partition
 # and an ext4 one, and a guest's fio verifies on an image file on the ext4 and on the
-# raw partition, both direct=on and polling (the file with sqpoll, the partition with
-# registered buffers).
+# raw partition, both direct=on and polling (the partition with registered buffers).
 # Usage: pcie.sh CONDUIT
 . "$(dirname "$0")/lib.sh"
 CONDUIT=$1
@@ -93,12 +92,12 @@ if dev=$(scratch_disk); then
 	mkfs.ext4 -q -F "${dev}2" && mount -t ext4 "${dev}2" "$work/ext4" &&
 		truncate -s 64M "$work/ext4/disk.img" || echo "# cannot make ext4 on ${dev}2"
 	run_guest "$work/real" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 \
-		--memory 512M --disk "path=$work/ext4/disk.img,direct=on,sqpoll=on" \
+		--memory 512M --disk "path=$work/ext4/disk.img,direct=on" \
 		--disk "path=${dev}1,direct=on,fixed-buffers=on" --stats \
 		--cmdline "console=ttyS0 quiet conduit.phase=real"
 	grep '^conduit-stats: device=' "$work/real" | sed 's/^/# /'
 	check "real storage: the guest powers off cleanly" [ "$status" -eq 0 ]
-	check "fio verify on an image file on ext4 in L1, direct=on, sqpoll" \
+	check "fio verify on an image file on ext4 in L1, direct=on" \
 		grep -q "^REAL vda FIO-VERIFY=ok" "$work/real"
 	check "fio verify on a raw partition (${dev}1), direct=on, fixed buffers" \
 		grep -q "^REAL vdb FIO-VERIFY=ok" "$work/real"

@@ -499,10 +499,9 @@ static void test_bad_chain(void)
 }
 
 /* Four queues, each with 32 writes in flight at once, then read back. */
-/* With sqpoll, the queues' rings share the first one's kernel submission thread. */
-static void test_multiqueue(bool sqpoll)
+static void test_multiqueue(void)
 {
-	struct blk_options o = {.path = path, .queues = NQ, .sqpoll = sqpoll};
+	struct blk_options o = {.path = path, .queues = NQ};
 	unsigned int q, i, done[NQ] = {0};
 	uint16_t head;
 	uint32_t len;
@@ -510,7 +509,6 @@ static void test_multiqueue(bool sqpoll)
 
 	make_disk(DISK_SIZE);
 	CHECK(disk_open(&k, &o, NQ) == 0);
-	CHECK(!sqpoll || getuid() != 0 || !((struct blk *)k.dev)->sqpoll_refused);
 	for (q = 0; q < NQ; q++) {
 		for (i = 0; i < 32; i++) {
 			uint64_t n = q * 32 + i;
@@ -841,8 +839,7 @@ int main(int argc, char **argv)
 	test_write_through();
 	test_readonly();
 	test_bad_chain();
-	test_multiqueue(false);
-	test_multiqueue(true);
+	test_multiqueue();
 	test_discard_flood();
 	test_direct();
 	test_ram_pieces();
