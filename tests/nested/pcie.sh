@@ -91,9 +91,9 @@ if dev=$(scratch_disk); then
 	load_module ext4
 	mkfs.ext4 -q -F "${dev}2" && mount -t ext4 "${dev}2" "$work/ext4" &&
 		truncate -s 64M "$work/ext4/disk.img" || echo "# cannot make ext4 on ${dev}2"
-	run_guest "$work/real" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 \
-		--memory 512M --disk "path=$work/ext4/disk.img,direct=on" \
-		--disk "path=${dev}1,direct=on,fixed-buffers=on" --stats \
+	run_guest "$work/real" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 1 \
+		--memory 512M --disk "path=$work/ext4/disk.img,direct=on,poll-us=32" \
+		--disk "path=${dev}1,direct=on,fixed-buffers=on,poll-us=32" --stats \
 		--cmdline "console=ttyS0 quiet conduit.phase=real"
 	grep '^conduit-stats: device=' "$work/real" | sed 's/^/# /'
 	check "real storage: the guest powers off cleanly" [ "$status" -eq 0 ]
