@@ -736,7 +736,7 @@ static bool queue_poll(struct blk_queue *bq)
 	bool found;
 
 	virtio_stat_add(&bq->q->stats.polls, 1);
-	vq_disable_notify(vq);
+	vq_suppress_notify(vq);
 	do
 		found = io_uring_cq_ready(&bq->ring) || vq_has_avail(vq);
 	while (!found && now_ns() < end);
