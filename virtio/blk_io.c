@@ -27,6 +27,7 @@
  */
 #include "virtio/blk_io.h"
 #include "virtio/poll_window.h"
+#include "vmm/base/clock.h"
 #include "vmm/base/log.h"
 #include "vmm/base/sandbox.h"
 
@@ -40,7 +41,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SECTOR 512ULL
@@ -718,28 +718,20 @@ static void queue_reap(struct blk_queue *bq)
 	io_uring_cq_advance(&bq->ring, n);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Spins for the window on new buffers and completions, kicks off; true if either came.
  * Kicks stay off then: the thread goes on working, and a driver that submits as soon
  * as it sees a completion needs no kick. */
 static bool queue_poll(struct blk_queue *bq)
 {
 	struct virtqueue *vq = &bq->q->vq;
-	uint64_t end = now_ns() + bq->poll.ns;
+	uint64_t end = clock_ns() + bq->poll.ns;
 	bool found;
 
 	virtio_stat_add(&bq->q->stats.polls, 1);
 	vq_suppress_notify(vq);
 	do
 		found = io_uring_cq_ready(&bq->ring) || vq_has_avail(vq);
-	while (!found && now_ns() < end);
+	while (!found && clock_ns() < end);
 	if (found && vq_has_avail(vq))
 		bq->need_drain = true;
 	return found;
@@ -765,20 +757,20 @@ static bool queue_found_work(struct blk_queue *bq)
 static int queue_wait(struct blk_queue *bq)
 {
 	struct poll_window *w = &bq->poll;
-	uint64_t t0 = w->max_ns ? now_ns() : 0;
+	uint64_t t0 = w->max_ns ? clock_ns() : 0;
 	int ret = 0;
 
 	if (w->max_ns && !bq->stopping) {
 		ret = io_uring_submit(&bq->ring);
 		if (queue_found_work(bq)) {
-			poll_window_update(w, now_ns() - t0);
+			poll_window_update(w, clock_ns() - t0);
 			return ret;
 		}
 	}
 	if (ret >= 0)
 		ret = io_uring_submit_and_wait(&bq->ring, 1);
 	if (w->max_ns)
-		poll_window_update(w, now_ns() - t0);
+		poll_window_update(w, clock_ns() - t0);
 	return ret;
 }
 

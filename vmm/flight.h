@@ -29,7 +29,6 @@ struct flight {
 	uint64_t total; /* exits recorded; the ring holds the newest */
 };
 
-uint64_t flight_now(void);
 void flight_record(struct flight *f, const struct kvm_run *run, uint64_t ns);
 void flight_record_intr(struct flight *f, uint64_t ns);
 /* One exit as text, with its time relative to now (in seconds, negative). */

@@ -1,4 +1,5 @@
 #include "vmm/vcpu.h"
+#include "vmm/base/clock.h"
 #include "vmm/base/log.h"
 #include "vmm/base/sandbox.h"
 #include "vmm/stats.h"
@@ -334,7 +335,7 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu_count_exit(v, VCPU_EXIT_INTR);
-				flight_record_intr(&v->flight, flight_now());
+				flight_record_intr(&v->flight, clock_ns());
 				continue;
 			}
 			vm_exit_request(v->m->exit, EXIT_GUEST_CRASH,
@@ -343,7 +344,7 @@ static void *vcpu_thread(void *arg)
 		}
 		vcpu_count_exit(v, vcpu_exit_kind(v->run->exit_reason));
 		vcpu_handle_exit(v);
-		flight_record(&v->flight, v->run, flight_now());
+		flight_record(&v->flight, v->run, clock_ns());
 	}
 	vcpu_gate_leave(v->m->gate);
 	return NULL;

@@ -8,6 +8,7 @@
 #include "sriov/claim.h"
 #include "sriov/journal.h"
 #include "virtio/pci.h"
+#include "vmm/base/clock.h"
 #include "vmm/base/log.h"
 #include "vmm/base/sandbox.h"
 #include "vmm/console.h"
@@ -403,7 +404,7 @@ static void vm_stop(struct vm *vm)
 /* The flight recorder of every vCPU: what led up to a crash (vmm/flight.h). */
 static void vm_dump_flight(const struct vm *vm)
 {
-	uint64_t now = flight_now();
+	uint64_t now = clock_ns();
 	unsigned int i;
 
 	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)

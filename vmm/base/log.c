@@ -1,10 +1,10 @@
 #include "vmm/base/log.h"
+#include "vmm/base/clock.h"
 
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread char *capture_buf;
@@ -68,15 +68,12 @@ bool log_limit_pass(struct log_limit *l, uint64_t now, unsigned int *dropped)
 
 void log_limited(struct log_limit *l, const char *level, const char *fmt, ...)
 {
-	struct timespec ts;
 	unsigned int dropped;
 	va_list ap;
 	bool pass;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	pthread_mutex_lock(&limit_lock);
-	pass = log_limit_pass(l, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
-			      &dropped);
+	pass = log_limit_pass(l, clock_ns(), &dropped);
 	pthread_mutex_unlock(&limit_lock);
 	if (dropped)
 		log_print(level, "%u similar lines left out", dropped);
