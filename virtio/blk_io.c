@@ -728,7 +728,7 @@ static bool queue_poll(struct blk_queue *bq)
 	bool found;
 
 	virtio_stat_add(&bq->q->stats.polls, 1);
-	vq_suppress_notify(vq);
+	vq_disable_notify(vq);
 	do
 		found = io_uring_cq_ready(&bq->ring) || vq_has_avail(vq);
 	while (!found && clock_ns() < end);

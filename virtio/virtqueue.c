@@ -261,18 +261,11 @@ bool vq_should_notify(struct virtqueue *vq)
 
 void vq_disable_notify(struct virtqueue *vq)
 {
-	/* With EVENT_IDX an avail_event left behind last_avail already means "no kick"
-	 * (§2.7.10): a drain pops past it, so nothing to write. */
-	if (!vq->event_idx && !vq->broken)
-		ring_store(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
-}
-
-void vq_suppress_notify(struct virtqueue *vq)
-{
 	if (vq->broken)
 		return;
 	/* With EVENT_IDX the driver kicks when its new avail->idx passes avail_event
-	 * (§2.7.10): one behind last_avail is passed already, so no kick comes. */
+	 * (§2.7.10): one behind last_avail is passed already, so no kick comes. A drain
+	 * leaves it behind by popping; a thread that polls without popping needs this. */
 	if (vq->event_idx)
 		ring_store(avail_event(vq), (uint16_t)(vq->last_avail - 1));
 	else

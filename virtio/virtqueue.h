@@ -67,9 +67,6 @@ bool vq_should_notify(struct virtqueue *vq);
 /* Asks for kicks again; true if buffers arrived meanwhile (pop again). */
 bool vq_enable_notify(struct virtqueue *vq);
 void vq_disable_notify(struct virtqueue *vq);
-/* vq_disable_notify for a thread that polls without popping: with EVENT_IDX it moves
- * avail_event behind too, so the very next buffer does not kick either. */
-void vq_suppress_notify(struct virtqueue *vq);
 /* Busy polling: has the driver made buffers available that vq_pop has not taken? */
 bool vq_has_avail(struct virtqueue *vq);
 

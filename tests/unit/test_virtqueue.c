@@ -397,16 +397,16 @@ static void test_event_idx_wrap(void)
 	CHECK(cycle(&d, &vq, 2));
 	CHECK(vq_should_notify(&vq));
 	CHECK(!vq_enable_notify(&vq) && avail_event_of(u) == 3);
-	/* suppressed: avail_event one behind, so a driver adding the next buffer does not
-	 * kick (need_event(event, new, old) false), even across the wrap */
-	vq_suppress_notify(&vq);
+	/* off: avail_event one behind, so a driver adding the next buffer does not kick
+	 * (need_event(event, new, old) false), even across the wrap */
+	vq_disable_notify(&vq);
 	CHECK(avail_event_of(u) == 2);
 	CHECK(!vring_need_event(avail_event_of(u), 4, 3));
 	CHECK(vring_need_event(3, 4, 3)); /* as enable left it: it would */
 	vqd_destroy(&d);
 	setup(&d, &vq, true, false);
 	u = vqd_ptr(&d, d.used, 6 + 8 * QSIZE + 2);
-	vq_suppress_notify(&vq); /* last_avail 0: 65535 */
+	vq_disable_notify(&vq); /* last_avail 0: 65535 */
 	CHECK(avail_event_of(u) == 65535 && !vring_need_event(65535, 1, 0));
 	vqd_destroy(&d);
 }
