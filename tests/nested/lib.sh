@@ -116,8 +116,10 @@ make_tap() {
 }
 
 # one_l1_cpu: this test and every guest it starts from now on run on L1's CPU 0. Two
-# L2 vCPUs running at once on both of L1's CPUs is what loses guests and L1 itself
-# (README, "The testbed"): a test that runs guests side by side calls this.
+# L2 vCPUs running at once on both of L1's CPUs is what loses guests and L1 itself,
+# and so is one L2 vCPU beside a VMM (or L1 process) busy with its traffic on L1's
+# other CPU (README, "The testbed"): a test that runs guests side by side, or moves
+# much data through one, calls this.
 one_l1_cpu() {
 	taskset -pc 0 $$ >/dev/null
 }
