@@ -66,11 +66,12 @@ testbed_killed() {
 
 # wait_holding LOG PID SECS: until the console in LOG says GUEST-HOLDING; fails at once
 # when the guest's conduit PID ends instead ($status: its exit status), or after SECS
-# seconds ($status: -1, still running).
+# seconds ($status: -1, still running). LOG may not exist yet: the background
+# conduit's shell opens it after the fork.
 wait_holding() {
 	local end=$((SECONDS + $3))
 	while [ "$SECONDS" -lt "$end" ]; do
-		tr -d '\r' <"$1" | grep -q '^GUEST-HOLDING' && return 0
+		tr -d '\r' 2>/dev/null <"$1" | grep -q '^GUEST-HOLDING' && return 0
 		if ! kill -0 "$2" 2>/dev/null; then
 			wait "$2"
 			status=$?
