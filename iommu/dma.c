@@ -1,11 +1,11 @@
 #include "iommu/dma.h"
+#include "vmm/base/clock.h"
 #include "vmm/base/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 
 /* True when [start, start + len) lies inside one of the IOMMU's usable IOVA ranges
  * (ranges are inclusive; the host reserves holes such as the MSI window). */
@@ -86,19 +86,11 @@ static int map_one(int fd, uint64_t iova, uint64_t len, void *host, const struct
 	return 0;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Maps RAM below the hole at IOVA 0 and RAM above it at 4 GiB; *seconds is how long
  * the pinning took. */
 int dma_map_guest_ram(int container_fd, const struct guest_ram *ram, double *seconds)
 {
-	double t0 = now_seconds();
+	uint64_t t0 = clock_ns();
 	unsigned int nr;
 	struct vfio_iova_range *r = iova_ranges(container_fd, &nr);
 	int ret = map_one(container_fd, 0, ram->low_size, ram->host, r, nr);
@@ -110,7 +102,7 @@ int dma_map_guest_ram(int container_fd, const struct guest_ram *ram, double *sec
 			dma_unmap_guest_ram(container_fd, ram);
 	}
 	free(r);
-	*seconds = now_seconds() - t0;
+	*seconds = (double)(clock_ns() - t0) / 1e9;
 	return ret;
 }
 

@@ -5,30 +5,26 @@
  * never given back while the VM runs, so its resident set at exit is its peak.
  */
 #include "vmm/stats.h"
+#include "vmm/base/clock.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
-static struct timespec start_time;
+static uint64_t start_ns;
 static long long first_run_us = -1;
 
 static long long us_since_start(void)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start_time.tv_sec) * 1000000LL +
-	       (now.tv_nsec - start_time.tv_nsec) / 1000;
+	return (long long)((clock_ns() - start_ns) / 1000);
 }
 
 void stats_process_start(void)
 {
-	clock_gettime(CLOCK_MONOTONIC, &start_time);
+	start_ns = clock_ns();
 }
 
 void stats_first_run(void)
