@@ -5,7 +5,7 @@
 # it. Each VM has one vCPU and 2 queue pairs on ctap0 (virtio_net enables one per
 # vCPU; the guest asks for the second with ethtool, over the control queue). The guest
 # sees 1af4:1041 on virtio-pci and virtio_net, the MAC and MTU given, carrier, 2 rx and
-# 2 tx queues, one MSI-X vector per queue; it pings L1 and sends 64 MiB each way over
+# 2 tx queues, one MSI-X vector per queue; it pings L1 and sends 32 MiB each way over
 # TCP (sha256 compared), each transfer pinned to its own tx queue (XPS), so both queue
 # pairs carry packets each way (the tap sends a flow's replies to the queue it came
 # from). vhost=on runs L1's vhost workers, vhost=off none. After the guest unbinds and
@@ -26,7 +26,7 @@ if [ "${1:-}" = --qemu ]; then vmm=qemu; else CONDUIT=$1; fi
 TAP=ctap0
 NEW_TAP=ctapnew
 L1_ADDR=fe80::1
-# The guest connects to these (tests/nested/net-guest.sh): 64 MiB up, 64 MiB down,
+# The guest connects to these (tests/nested/net-guest.sh): 32 MiB up, 32 MiB down,
 # then 4 MiB up and 4 MiB down after the rebinds.
 PORT_UP=5001 PORT_DOWN=5002 PORT_UP2=5003 PORT_DOWN2=5004
 work=$(mktemp -d)
@@ -246,9 +246,9 @@ guest_checks() {
 	check "$run: MSI-X, one vector for config and one per queue (5)" \
 		[ "$(field "$log" NET-MSIX)" = 5 ]
 	check "$run: ping6 $L1_ADDR from the guest" [ "$(field "$log" NET-PING)" = ok ]
-	check "$run: 64 MiB guest -> L1 (on tx queue 1), sha256 matches" \
+	check "$run: 32 MiB guest -> L1 (on tx queue 1), sha256 matches" \
 		sent_ok "$log" UP "$log.up"
-	check "$run: 64 MiB L1 -> guest (its ACKs on tx queue 0), sha256 matches" \
+	check "$run: 32 MiB L1 -> guest (its ACKs on tx queue 0), sha256 matches" \
 		got_ok "$log" DOWN "$work/down.bin"
 	check "$run: both tx queues sent >= 100 packets (XPS pinned each transfer)" \
 		busy_queues "$log" tx
@@ -385,7 +385,7 @@ echo "virtio_pci virtio_net" | tr ' ' '\n' >"$work/modules.list"
 	--add "$here/net-guest.sh:/test.sh" --add "$here/guest-lib.sh:/guest-lib.sh" \
 	--add "$work/modules.list:/modules.list" ||
 	bail "cannot build the guest image (ethtool is in tools/install-deps)"
-head -c 64M /dev/urandom >"$work/down.bin"
+head -c 32M /dev/urandom >"$work/down.bin"
 head -c 4M /dev/urandom >"$work/down2.bin"
 append="console=ttyS0 quiet conduit.l1=$L1_ADDR"
 
