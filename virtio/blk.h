@@ -9,10 +9,11 @@
 struct blk_options {
 	const char *path;
 	bool readonly;
-	bool direct;	      /* O_DIRECT: bypass the host page cache */
-	unsigned int queues;  /* 0 means 1 */
-	unsigned int poll_us; /* the most an I/O thread busy-polls; 0: never */
-	bool fixed_buffers;   /* guest RAM as io_uring registered buffers */
+	bool direct;		  /* O_DIRECT: bypass the host page cache */
+	unsigned int queues;	  /* 0 means 1 */
+	unsigned int poll_us;	  /* the most an I/O thread busy-polls; 0: never */
+	unsigned int coalesce_us; /* the most an interrupt waits for more completions */
+	bool fixed_buffers;	  /* guest RAM as io_uring registered buffers */
 };
 
 /* NULL and one error line on failure (missing, locked, not a disk, ...). */

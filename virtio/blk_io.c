@@ -26,6 +26,7 @@
  * once every data request older than it has completed.
  */
 #include "virtio/blk_io.h"
+#include "virtio/coalesce.h"
 #include "virtio/poll_window.h"
 #include "vmm/base/clock.h"
 #include "vmm/base/log.h"
@@ -102,10 +103,12 @@ struct blk_queue {
 	struct blk_op *copied, **copied_tail; /* in-memory transfers done, oldest first */
 	uint64_t seq;
 	unsigned int inflight; /* operations under way, the kick and stop polls aside */
-	bool stopping, need_drain, starved, pushed, logged, kick_armed;
+	unsigned int pushed;   /* used entries the guest has not been interrupted for */
+	bool stopping, need_drain, starved, logged, kick_armed;
 	bool writeback; /* VIRTIO_BLK_F_FLUSH negotiated */
 	bool discard, write_zeroes;
 	struct poll_window poll;
+	struct coalesce hold;
 	int fd;			     /* the file in sqes: 0 once registered, else blk->fd */
 	uint8_t file_flags;	     /* IOSQE_FIXED_FILE once registered */
 	const struct guest_ram *ram; /* registered as buffers; NULL: not */
@@ -354,7 +357,7 @@ static void req_finish(struct blk_queue *bq, struct blk_req *r)
 		__atomic_store_n(r->status, r->result, __ATOMIC_RELAXED);
 		virtio_stat_request(bq->q, req_data_bytes(r));
 		vq_push(&bq->q->vq, r->chain.head, r->written + 1);
-		bq->pushed = true;
+		bq->pushed++;
 	}
 	r->next = bq->free;
 	bq->free = r;
@@ -490,7 +493,7 @@ static void req_start(struct blk_queue *bq, struct blk_req *r)
 	if (c->in_len == 0) {
 		/* no byte to put a status in: hand the chain back untouched */
 		vq_push(&bq->q->vq, c->head, 0);
-		bq->pushed = true;
+		bq->pushed++;
 		r->next = bq->free;
 		bq->free = r;
 		return;
@@ -658,16 +661,17 @@ static void queue_drain(struct blk_queue *bq)
 }
 
 /* The interrupt goes out as an eventfd write in the ring: it leaves with the
- * io_uring_enter that waits for what comes next, a system call saved per batch. */
+ * io_uring_enter that waits for what comes next, a system call saved per batch. With
+ * coalesce-us= it may wait for more completions first (coalesce.h). */
 static void queue_notify(struct blk_queue *bq)
 {
 	static const uint64_t one = 1;
 	struct io_uring_sqe *sqe;
 	int fd;
 
-	if (!bq->pushed)
+	if (!bq->pushed || coalesce_hold(&bq->hold, bq->pushed, bq->inflight, clock_ns()))
 		return;
-	bq->pushed = false;
+	bq->pushed = 0;
 	/* the driver may move the queue to another vector while it runs */
 	fd = __atomic_load_n(&bq->q->call_fd, __ATOMIC_ACQUIRE);
 	if (fd < 0 || !vq_should_notify(&bq->q->vq))
@@ -724,9 +728,12 @@ static void queue_reap(struct blk_queue *bq)
 static bool queue_poll(struct blk_queue *bq)
 {
 	struct virtqueue *vq = &bq->q->vq;
-	uint64_t end = clock_ns() + bq->poll.ns;
+	uint64_t now = clock_ns(), end = now + bq->poll.ns, left = coalesce_left(&bq->hold, now);
 	bool found;
 
+	/* a held interrupt is due: the loop sends it */
+	if (left && now + left < end)
+		end = now + left;
 	virtio_stat_add(&bq->q->stats.polls, 1);
 	vq_disable_notify(vq);
 	do
@@ -752,8 +759,23 @@ static bool queue_found_work(struct blk_queue *bq)
 	return found;
 }
 
+/* Submits what is queued and sleeps until the next completion, or until a held
+ * interrupt is due (-ETIME). */
+static int queue_sleep(struct blk_queue *bq)
+{
+	uint64_t left = coalesce_left(&bq->hold, clock_ns());
+	struct __kernel_timespec ts = {.tv_sec = (long long)(left / 1000000000),
+				       .tv_nsec = (long long)(left % 1000000000)};
+	struct io_uring_cqe *cqe;
+
+	if (!left)
+		return io_uring_submit_and_wait(&bq->ring, 1);
+	return io_uring_submit_and_wait_timeout(&bq->ring, &cqe, 1, &ts, NULL);
+}
+
 /* Submits what is queued and waits for the next completion (a kick is one), unless
- * queue_found_work finds some first; the time until work came sizes the next window. */
+ * queue_found_work finds some first; the time until work came sizes the next window
+ * (a held interrupt falling due is not work). */
 static int queue_wait(struct blk_queue *bq)
 {
 	struct poll_window *w = &bq->poll;
@@ -768,8 +790,8 @@ static int queue_wait(struct blk_queue *bq)
 		}
 	}
 	if (ret >= 0)
-		ret = io_uring_submit_and_wait(&bq->ring, 1);
-	if (w->max_ns)
+		ret = queue_sleep(bq);
+	if (w->max_ns && ret != -ETIME)
 		poll_window_update(w, clock_ns() - t0);
 	return ret;
 }
@@ -799,7 +821,7 @@ static void *queue_thread(void *arg)
 		copies_done(bq);
 		queue_notify(bq);
 		ret = queue_wait(bq);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
 			log_error("disk '%s' queue %u: io_uring failed: %s", bq->blk->path,
 				  bq->index, strerror(-ret));
 			break;
@@ -839,6 +861,7 @@ static struct blk_queue *queue_alloc(struct blk *b, unsigned int index)
 	bq->discard = f & (1ULL << VIRTIO_BLK_F_DISCARD);
 	bq->write_zeroes = f & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
 	poll_window_init(&bq->poll, b->poll_us);
+	coalesce_init(&bq->hold, b->coalesce_us);
 	n = bq->q->vq.size;
 	bq->reqs = calloc(n, sizeof(*bq->reqs));
 	if (!bq->reqs) {

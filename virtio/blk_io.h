@@ -23,11 +23,12 @@ struct blk {
 	char *path;
 	int fd;
 	bool readonly;
-	bool in_memory;	      /* on tmpfs or ramfs: data is copied by the I/O thread itself */
-	unsigned int poll_us; /* poll-us=: each I/O thread's most busy-polling */
-	bool fixed_buffers;   /* fixed-buffers=on: guest RAM registered with each ring */
-	bool fixed_refused;   /* ... and the kernel refused it (said once) */
-	uint64_t capacity;    /* 512-byte sectors */
+	bool in_memory;		  /* on tmpfs or ramfs: data is copied by the I/O thread itself */
+	unsigned int poll_us;	  /* poll-us=: each I/O thread's most busy-polling */
+	unsigned int coalesce_us; /* coalesce-us=: the most an interrupt is held */
+	bool fixed_buffers;	  /* fixed-buffers=on: guest RAM registered with each ring */
+	bool fixed_refused;	  /* ... and the kernel refused it (said once) */
+	uint64_t capacity;	  /* 512-byte sectors */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config; /* as the driver reads it: little-endian */
 	int stop_fd;			 /* reset() writes it, every I/O thread polls it */

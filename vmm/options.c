@@ -1,4 +1,5 @@
 #include "vmm/options.h"
+#include "virtio/coalesce.h"
 #include "virtio/poll_window.h"
 #include "vmm/base/log.h"
 #include "vmm/base/size.h"
@@ -31,12 +32,15 @@ void options_usage(FILE *out)
 	      "                         a PCIe switch below PORT; its downstream ports are\n"
 	      "                         named ID.0 .. ID.N-1\n"
 	      "  --disk path=FILE[,readonly=on][,queues=N][,direct=on][,poll-us=N]\n"
-	      "         [,fixed-buffers=on][,bus=PORT]\n"
+	      "         [,coalesce-us=N][,fixed-buffers=on][,bus=PORT]\n"
 	      "                         virtio-blk on io_uring; the first is /dev/vda; one\n"
 	      "                         queue per vCPU (at most 16) unless queues=N; each\n"
-	      "                         queue's thread busy-polls up to N us (default 0:\n"
-	      "                         never; QEMU polls 32) before it sleeps; fixed-buffers=on:\n"
-	      "                         guest RAM is io_uring's registered buffers (pinned)\n"
+	      "                         queue's thread busy-polls up to poll-us (default 0:\n"
+	      "                         never; QEMU polls 32) before it sleeps; an interrupt\n"
+	      "                         waits up to coalesce-us (default 0) for more\n"
+	      "                         completions while the queue is deeper than those;\n"
+	      "                         fixed-buffers=on: guest RAM is io_uring's registered\n"
+	      "                         buffers (pinned)\n"
 	      "  --rng[=bus=PORT]       virtio-rng fed from getrandom(2)\n"
 	      "  --vfio host=DDDD:BB:DD.F[,managed=on][,bus=PORT][,msix-relocate=auto|on|off]\n"
 	      "                         assign a host PCI function (PF or SR-IOV VF) bound to\n"
@@ -313,7 +317,8 @@ static int parse_disk(const char *arg, struct vm_options *opts)
 		return -1;
 	}
 	/* queues 0: one per vCPU, decided with --cpus */
-	*d = (struct disk_opt){.queues = 0, .poll_us = POLL_WINDOW_DEFAULT_US};
+	*d = (struct disk_opt){
+		.queues = 0, .poll_us = POLL_WINDOW_DEFAULT_US, .coalesce_us = COALESCE_DEFAULT_US};
 	while (!ret && kv_next(&cur, &key, &val)) {
 		if (!strcmp(key, "path") && val && *val) {
 			d->path = val;
@@ -327,11 +332,14 @@ static int parse_disk(const char *arg, struct vm_options *opts)
 			ret = parse_onoff("--disk", key, val, &d->fixed_buffers);
 		} else if (!strcmp(key, "poll-us")) {
 			ret = parse_range("--disk", key, val, 0, OPT_MAX_POLL_US, &d->poll_us);
+		} else if (!strcmp(key, "coalesce-us")) {
+			ret = parse_range("--disk", key, val, 0, OPT_MAX_COALESCE_US,
+					  &d->coalesce_us);
 		} else if (!strcmp(key, "bus") && val && *val) {
 			d->bus = val;
 		} else {
 			log_error("--disk: unknown key '%s': use path, readonly, queues, direct, "
-				  "poll-us, fixed-buffers, bus",
+				  "poll-us, coalesce-us, fixed-buffers, bus",
 				  key);
 			return -1;
 		}

@@ -20,7 +20,8 @@
 #define OPT_MAX_DISKS	     16
 #define OPT_MAX_SWITCH_PORTS 32
 #define OPT_MAX_QUEUES	     16
-#define OPT_MAX_POLL_US	     1000 /* --disk poll-us= */
+#define OPT_MAX_POLL_US	     1000  /* --disk poll-us= */
+#define OPT_MAX_COALESCE_US  10000 /* --disk coalesce-us= */
 #define OPT_MAX_VFIO	     16
 #define OPT_MAX_NETS	     8
 
@@ -41,9 +42,10 @@ struct disk_opt {
 	const char *path;
 	bool readonly;
 	bool direct;
-	unsigned int queues;  /* 0: one per vCPU */
-	unsigned int poll_us; /* the most each I/O thread busy-polls before it sleeps */
-	bool fixed_buffers;   /* guest RAM registered with each I/O thread's io_uring */
+	unsigned int queues;	  /* 0: one per vCPU */
+	unsigned int poll_us;	  /* the most each I/O thread busy-polls before it sleeps */
+	unsigned int coalesce_us; /* the most an interrupt waits for more completions */
+	bool fixed_buffers;	  /* guest RAM registered with each I/O thread's io_uring */
 	const char *bus;
 };
 

@@ -349,6 +349,7 @@ static struct virtio_dev *create_disk(struct topo *t, const struct disk_opt *d)
 				 .readonly = d->readonly,
 				 .direct = d->direct,
 				 .poll_us = d->poll_us,
+				 .coalesce_us = d->coalesce_us,
 				 .fixed_buffers = d->fixed_buffers,
 				 .queues = d->queues ? d->queues : disk_queues(t->vm->opts)};
 

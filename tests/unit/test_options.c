@@ -1,4 +1,6 @@
 #include "tests/unit/check.h"
+#include "virtio/coalesce.h"
+#include "virtio/poll_window.h"
 #include "vmm/base/size.h"
 #include "vmm/options.h"
 
@@ -111,6 +113,11 @@ static void test_topology_options(void)
 	options_free(&o);
 	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a", "--rng", NULL) == OPTIONS_OK);
 	CHECK(o.disk[0].queues == 0 && !o.disk[0].readonly && o.rng && !o.rng_bus);
+	CHECK(o.disk[0].poll_us == POLL_WINDOW_DEFAULT_US &&
+	      o.disk[0].coalesce_us == COALESCE_DEFAULT_US);
+	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,poll-us=32,coalesce-us=200", NULL, NULL) ==
+	      OPTIONS_OK);
+	CHECK(o.disk[0].poll_us == 32 && o.disk[0].coalesce_us == 200);
 	options_free(&o);
 	CHECK(parse(&o, "--kernel=/k", "--rng=bus=rp9", NULL, NULL) == OPTIONS_OK);
 	CHECK(o.rng && !strcmp(o.rng_bus, "rp9"));
@@ -135,6 +142,8 @@ static void test_topology_options(void)
 	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,queues=0", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,queues=17", NULL, NULL) == OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,cache=none", NULL, NULL) == OPTIONS_ERROR);
+	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,coalesce-us=10001", NULL, NULL) ==
+	      OPTIONS_ERROR);
 	CHECK(parse(&o, "--kernel=/k", "--rng=rp1", NULL, NULL) == OPTIONS_ERROR);
 }
 

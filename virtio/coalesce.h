@@ -1,0 +1,39 @@
+/*
+ * Interrupt coalescing for a queue served by an I/O thread, in the manner of NVMe's
+ * Interrupt Coalescing feature (an aggregation time and threshold, NVMe 2.0 §5.27.1.9)
+ * and a NIC's rx-usecs: the interrupt for used entries pushed while more requests of
+ * the queue are still under way waits, so one interrupt announces several.
+ *  - it is held only while more requests are under way than entries wait for it (the
+ *    threshold adapts to the queue depth: at depth 2 or less nothing is ever held, at
+ *    depth 32 about half the queue is announced at once);
+ *  - it goes at the latest max_ns after the first held entry was pushed.
+ * Under a nested hypervisor every interrupt is several costly exits for the guest, and
+ * a one-vCPU guest at depth 32 spends its time taking them (README, tools/bench-blk).
+ */
+#ifndef CONDUIT_VIRTIO_COALESCE_H
+#define CONDUIT_VIRTIO_COALESCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Off by default until the guest benchmark has measured it (tools/bench-blk). */
+#define COALESCE_DEFAULT_US 0
+
+struct coalesce {
+	uint64_t max_ns; /* coalesce-us= in ns; 0: never hold */
+	uint64_t since;	 /* when the first held entry was pushed; 0: none held */
+};
+
+static inline void coalesce_init(struct coalesce *c, unsigned int max_us)
+{
+	*c = (struct coalesce){.max_ns = (uint64_t)max_us * 1000};
+}
+
+/* At `now`, with `waiting` used entries not announced yet and `inflight` requests under
+ * way: true to hold the interrupt; false to send it (the hold is over then). */
+bool coalesce_hold(struct coalesce *c, unsigned int waiting, unsigned int inflight, uint64_t now);
+
+/* How long a held interrupt may still wait (at least 1 ns); 0 when none is held. */
+uint64_t coalesce_left(const struct coalesce *c, uint64_t now);
+
+#endif
