@@ -5,7 +5,8 @@
  * (conduit / fio, higher is better).
  *
  * Usage: bench-blk-host [--file PATH | --dir DIR] [--size MIB] [--runtime SECONDS]
- *                       [--rounds N] [--buffered] [--poll-us N] [--driver-spin]
+ *                       [--rounds N] [--buffered] [--poll-us N] [--coalesce-us N]
+ *                       [--driver-spin]
  * The two alternate, N rounds (default 3) of each, and the medians are compared:
  * virtualised hosts are noisy. Without --file it creates a file of --size MiB
  * (default 256) of random data in DIR (default: the current directory; tmpfs before
@@ -13,7 +14,7 @@
  * Reads are O_DIRECT for both when the file system takes it, cached for both
  * otherwise (and it says so). --buffered reads through the page cache on purpose:
  * with the file cached, what is measured is the cost of a request in software, not
- * the disk. --poll-us is the disk's poll-us= (default conduit's).
+ * the disk. --poll-us and --coalesce-us are the disk's (default conduit's).
  * The driver (this program's main thread) sleeps on the queue's interrupt eventfd
  * by default, so each request costs two thread wake-ups that fio does not have (the
  * device's, the driver's). --driver-spin makes it spin on its used ring with
@@ -23,6 +24,7 @@
  */
 #include "tests/common/vq_driver.h"
 #include "virtio/blk.h"
+#include "virtio/coalesce.h"
 #include "virtio/poll_window.h"
 
 #include <endian.h>
@@ -57,7 +59,7 @@ struct bench {
 	uint64_t sectors;
 	int runtime;
 	unsigned int rounds;
-	unsigned int poll_us;
+	unsigned int poll_us, coalesce_us;
 	bool direct, buffered, spin;
 	uint64_t rand;
 	struct guest_ram ram;
@@ -160,8 +162,11 @@ static double run_conduit(struct bench *b, unsigned int qd)
 
 static double bench_conduit(struct bench *b, unsigned int qd)
 {
-	struct blk_options o = {
-		.path = b->path, .readonly = true, .direct = b->direct, .poll_us = b->poll_us};
+	struct blk_options o = {.path = b->path,
+				.readonly = true,
+				.direct = b->direct,
+				.poll_us = b->poll_us,
+				.coalesce_us = b->coalesce_us};
 	struct virtio_dev *dev = blk_create(&o);
 	uint64_t f;
 	double iops;
@@ -289,7 +294,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench-blk-host [--file PATH | --dir DIR] [--size MIB] "
 			"[--runtime SECONDS] [--rounds N] [--buffered] [--poll-us N] "
-			"[--driver-spin]\n");
+			"[--coalesce-us N] [--driver-spin]\n");
 	exit(1);
 }
 
@@ -302,6 +307,7 @@ static void parse_args(int argc, char **argv, struct bench *b, const char **dir,
 					     {"rounds", required_argument, NULL, 'n'},
 					     {"buffered", no_argument, NULL, 'b'},
 					     {"poll-us", required_argument, NULL, 'p'},
+					     {"coalesce-us", required_argument, NULL, 'c'},
 					     {"driver-spin", no_argument, NULL, 'S'},
 					     {"help", no_argument, NULL, 'h'},
 					     {0}};
@@ -329,6 +335,9 @@ static void parse_args(int argc, char **argv, struct bench *b, const char **dir,
 			break;
 		case 'p':
 			b->poll_us = (unsigned int)atoi(optarg);
+			break;
+		case 'c':
+			b->coalesce_us = (unsigned int)atoi(optarg);
 			break;
 		case 'S':
 			b->spin = true;
@@ -383,6 +392,7 @@ int main(int argc, char **argv)
 	struct bench b = {.runtime = 10,
 			  .rounds = 3,
 			  .poll_us = POLL_WINDOW_DEFAULT_US,
+			  .coalesce_us = COALESCE_DEFAULT_US,
 			  .rand = 0x9e3779b97f4a7c15ULL};
 	const char *dir = ".";
 	char tmp[4096];
@@ -405,13 +415,14 @@ int main(int argc, char **argv)
 	b.direct = !b.buffered && direct_works(b.path);
 	if (b.buffered)
 		warm_cache(b.path);
-	printf("file %s, %llu MiB, %s, %d s per run, poll-us=%u, driver %s\n", b.path,
-	       (unsigned long long)(st.st_size >> 20),
+	printf("file %s, %llu MiB, %s, %d s per run, poll-us=%u, coalesce-us=%u, driver %s\n",
+	       b.path, (unsigned long long)(st.st_size >> 20),
 	       b.direct ? "O_DIRECT (direct=on, fio --direct=1)"
 	       : b.buffered
 		       ? "page cache for both (--buffered, fio --direct=0)"
 		       : "no O_DIRECT on this file system: page cache for both (fio --direct=0)",
-	       b.runtime, b.poll_us, b.spin ? "spins on its used ring" : "sleeps on interrupts");
+	       b.runtime, b.poll_us, b.coalesce_us,
+	       b.spin ? "spins on its used ring" : "sleeps on interrupts");
 	compare(&b);
 	if (b.path == tmp)
 		unlink(tmp);

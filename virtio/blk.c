@@ -328,6 +328,7 @@ struct virtio_dev *blk_create(const struct blk_options *o)
 	b->poll_us = o->poll_us;
 	b->coalesce_us = o->coalesce_us;
 	b->fixed_buffers = o->fixed_buffers;
+	b->sqpoll = o->sqpoll;
 	if (queues > VIRTIO_MAX_QUEUES) {
 		log_error("disk '%s': queues=%u, at most %u", o->path, queues, VIRTIO_MAX_QUEUES);
 		goto fail;

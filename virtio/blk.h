@@ -14,6 +14,7 @@ struct blk_options {
 	unsigned int poll_us;	  /* the most an I/O thread busy-polls; 0: never */
 	unsigned int coalesce_us; /* the most an interrupt waits for more completions */
 	bool fixed_buffers;	  /* guest RAM as io_uring registered buffers */
+	bool sqpoll;		  /* an io_uring SQPOLL kernel thread per disk */
 };
 
 /* NULL and one error line on failure (missing, locked, not a disk, ...). */

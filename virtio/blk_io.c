@@ -14,11 +14,13 @@
  * Each ring has the disk's file registered (no file lookup per operation) and, with
  * fixed-buffers=on, guest RAM as its registered buffers: a request whose data is one
  * segment goes as READ_FIXED/WRITE_FIXED, and the kernel does not pin and unpin its
- * pages for every operation (others go as READV/WRITEV).
+ * pages for every operation (others go as READV/WRITEV). With sqpoll=on a kernel
+ * thread, shared by the disk's rings, takes the submissions off them.
  *
  * With poll-us=, a thread about to sleep first busy-polls the available ring and its
  * completions for a window that adapts to how soon work came before (poll_window.h),
  * kicks off meanwhile: a guest that submits while the thread looks does not exit.
+ * With coalesce-us=, the interrupt for completions may wait for more (coalesce.h).
  *
  * Flushes are ordered here, not with IOSQE_IO_DRAIN: a drained FSYNC waits for every
  * earlier operation of the ring, the kick poll included, which never completes for
@@ -44,7 +46,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SECTOR 512ULL
+#define SECTOR	       512ULL
+#define SQPOLL_IDLE_MS 100 /* sqpoll=on: the kernel thread sleeps after this much idle */
 
 /* user_data of the operations that are not a request's */
 #define TAG_KICK 1
@@ -930,9 +933,47 @@ static void queue_register(struct blk_queue *bq)
 			 b->path, strerror(-ret));
 }
 
+/* sqpoll=on: the disk's first ring gets a kernel thread that takes submissions off
+ * the rings without system calls, idle after SQPOLL_IDLE_MS; its other queues' rings
+ * share that thread (IORING_SETUP_ATTACH_WQ). */
+static void ring_params(const struct blk *b, struct io_uring_params *p)
+{
+	*p = (struct io_uring_params){.flags = IORING_SETUP_CQSIZE, .cq_entries = CQ_ENTRIES};
+	if (!b->sqpoll || b->sqpoll_refused)
+		return;
+	p->flags |= IORING_SETUP_SQPOLL;
+	p->sq_thread_idle = SQPOLL_IDLE_MS;
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (b->queue[q]) {
+			p->flags |= IORING_SETUP_ATTACH_WQ;
+			p->wq_fd = (uint32_t)b->queue[q]->ring.ring_fd;
+			return;
+		}
+	}
+}
+
+/* A ring as ring_params says; one the kernel refuses SQPOLL for (EPERM before Linux
+ * 5.11 without CAP_SYS_NICE, a kernel without it) is made without, said once. */
+static int ring_init(struct blk *b, struct io_uring *ring)
+{
+	struct io_uring_params params;
+	int err;
+
+	ring_params(b, &params);
+	err = io_uring_queue_init_params(2 * BLK_QUEUE_SIZE, ring, &params);
+	if (err && (params.flags & IORING_SETUP_SQPOLL)) {
+		log_warn("disk '%s': sqpoll=on refused by the kernel (%s): the I/O threads "
+			 "submit themselves",
+			 b->path, strerror(-err));
+		b->sqpoll_refused = true;
+		ring_params(b, &params);
+		err = io_uring_queue_init_params(2 * BLK_QUEUE_SIZE, ring, &params);
+	}
+	return err;
+}
+
 struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
 {
-	struct io_uring_params params = {.flags = IORING_SETUP_CQSIZE, .cq_entries = CQ_ENTRIES};
 	struct blk_queue *bq = queue_alloc(b, index);
 	int err;
 
@@ -940,7 +981,7 @@ struct blk_queue *blk_queue_start(struct blk *b, unsigned int index)
 		log_error("disk '%s': out of memory for queue %u", b->path, index);
 		return NULL;
 	}
-	err = io_uring_queue_init_params(2 * BLK_QUEUE_SIZE, &bq->ring, &params);
+	err = ring_init(b, &bq->ring);
 	if (err) {
 		log_error("disk '%s': cannot create an io_uring (%s)", b->path, strerror(-err));
 		free(bq->reqs);

@@ -28,6 +28,8 @@ struct blk {
 	unsigned int coalesce_us; /* coalesce-us=: the most an interrupt is held */
 	bool fixed_buffers;	  /* fixed-buffers=on: guest RAM registered with each ring */
 	bool fixed_refused;	  /* ... and the kernel refused it (said once) */
+	bool sqpoll;		  /* sqpoll=on: a kernel thread takes the rings' submissions */
+	bool sqpoll_refused;	  /* ... and the kernel refused it (said once) */
 	uint64_t capacity;	  /* 512-byte sectors */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config; /* as the driver reads it: little-endian */

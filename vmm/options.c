@@ -32,15 +32,19 @@ void options_usage(FILE *out)
 	      "                         a PCIe switch below PORT; its downstream ports are\n"
 	      "                         named ID.0 .. ID.N-1\n"
 	      "  --disk path=FILE[,readonly=on][,queues=N][,direct=on][,poll-us=N]\n"
-	      "         [,coalesce-us=N][,fixed-buffers=on][,bus=PORT]\n"
+	      "         [,coalesce-us=N][,fixed-buffers=on][,sqpoll=on][,bus=PORT]\n"
 	      "                         virtio-blk on io_uring; the first is /dev/vda; one\n"
-	      "                         queue per vCPU (at most 16) unless queues=N; each\n"
-	      "                         queue's thread busy-polls up to poll-us (default 0:\n"
-	      "                         never; QEMU polls 32) before it sleeps; an interrupt\n"
-	      "                         waits up to coalesce-us (default 0) for more\n"
-	      "                         completions while the queue is deeper than those;\n"
-	      "                         fixed-buffers=on: guest RAM is io_uring's registered\n"
-	      "                         buffers (pinned)\n"
+	      "                         queue per vCPU (at most 16) unless queues=N; each\n",
+	      out);
+	fprintf(out,
+		"                         queue's thread busy-polls up to poll-us (default\n"
+		"                         %u, as QEMU; 0: never) before it sleeps; an\n"
+		"                         interrupt waits up to coalesce-us (default %u)\n",
+		POLL_WINDOW_DEFAULT_US, COALESCE_DEFAULT_US);
+	fputs("                         for more completions while the queue is deeper\n"
+	      "                         than those (0: never); fixed-buffers=on: guest RAM\n"
+	      "                         is io_uring's registered buffers (pinned);\n"
+	      "                         sqpoll=on: a kernel thread submits for the disk\n"
 	      "  --rng[=bus=PORT]       virtio-rng fed from getrandom(2)\n"
 	      "  --vfio host=DDDD:BB:DD.F[,managed=on][,bus=PORT][,msix-relocate=auto|on|off]\n"
 	      "                         assign a host PCI function (PF or SR-IOV VF) bound to\n"
@@ -328,6 +332,8 @@ static int parse_disk(const char *arg, struct vm_options *opts)
 			ret = parse_onoff("--disk", key, val, &d->direct);
 		} else if (!strcmp(key, "queues")) {
 			ret = parse_count("--disk", key, val, OPT_MAX_QUEUES, &d->queues);
+		} else if (!strcmp(key, "sqpoll")) {
+			ret = parse_onoff("--disk", key, val, &d->sqpoll);
 		} else if (!strcmp(key, "fixed-buffers")) {
 			ret = parse_onoff("--disk", key, val, &d->fixed_buffers);
 		} else if (!strcmp(key, "poll-us")) {
@@ -339,7 +345,7 @@ static int parse_disk(const char *arg, struct vm_options *opts)
 			d->bus = val;
 		} else {
 			log_error("--disk: unknown key '%s': use path, readonly, queues, direct, "
-				  "poll-us, coalesce-us, fixed-buffers, bus",
+				  "poll-us, coalesce-us, fixed-buffers, sqpoll, bus",
 				  key);
 			return -1;
 		}

@@ -46,6 +46,7 @@ struct disk_opt {
 	unsigned int poll_us;	  /* the most each I/O thread busy-polls before it sleeps */
 	unsigned int coalesce_us; /* the most an interrupt waits for more completions */
 	bool fixed_buffers;	  /* guest RAM registered with each I/O thread's io_uring */
+	bool sqpoll;		  /* an io_uring SQPOLL kernel thread for the disk */
 	const char *bus;
 };
 

@@ -351,6 +351,7 @@ static struct virtio_dev *create_disk(struct topo *t, const struct disk_opt *d)
 				 .poll_us = d->poll_us,
 				 .coalesce_us = d->coalesce_us,
 				 .fixed_buffers = d->fixed_buffers,
+				 .sqpoll = d->sqpoll,
 				 .queues = d->queues ? d->queues : disk_queues(t->vm->opts)};
 
 	return blk_create(&bo);

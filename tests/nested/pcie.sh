@@ -6,7 +6,9 @@
 # the same depth come out in command-line order: vda, vdb, vdc. Then real storage: L1's
 # scratch disk (in-testbed --scratch-disk: an image on L0's disk) gets a raw partition
 # and an ext4 one, and a guest's fio verifies on an image file on the ext4 and on the
-# raw partition, both direct=on and polling (the partition with registered buffers).
+# raw partition, both direct=on: the file with conduit's defaults (polling, interrupt
+# coalescing) and an SQPOLL kernel thread, the partition with registered buffers and
+# neither polling nor coalescing.
 # Usage: pcie.sh CONDUIT
 . "$(dirname "$0")/lib.sh"
 CONDUIT=$1
@@ -31,7 +33,7 @@ run_phase() { # run_phase PHASE LOG
 		--cmdline "console=ttyS0 quiet conduit.phase=$1"
 }
 
-plan 19
+plan 20
 
 run_phase 1 "$work/one"
 check "guest with the topology powers off cleanly" [ "$status" -eq 0 ]
@@ -92,18 +94,20 @@ if dev=$(scratch_disk); then
 	mkfs.ext4 -q -F "${dev}2" && mount -t ext4 "${dev}2" "$work/ext4" &&
 		truncate -s 64M "$work/ext4/disk.img" || echo "# cannot make ext4 on ${dev}2"
 	run_guest "$work/real" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 1 \
-		--memory 512M --disk "path=$work/ext4/disk.img,direct=on,poll-us=32" \
-		--disk "path=${dev}1,direct=on,fixed-buffers=on,poll-us=32" --stats \
+		--memory 512M --disk "path=$work/ext4/disk.img,direct=on,sqpoll=on" \
+		--disk "path=${dev}1,direct=on,fixed-buffers=on,poll-us=0,coalesce-us=0" --stats \
 		--cmdline "console=ttyS0 quiet conduit.phase=real"
 	grep '^conduit-stats: device=' "$work/real" | sed 's/^/# /'
 	check "real storage: the guest powers off cleanly" [ "$status" -eq 0 ]
-	check "fio verify on an image file on ext4 in L1, direct=on" \
+	check "fio verify on an image file on ext4 in L1, direct=on, sqpoll, polling, coalescing" \
 		grep -q "^REAL vda FIO-VERIFY=ok" "$work/real"
-	check "fio verify on a raw partition (${dev}1), direct=on, fixed buffers" \
+	check "the kernel took sqpoll=on (no fallback warning)" \
+		eval "! grep -q 'sqpoll=on refused' '$work/real'"
+	check "fio verify on a raw partition (${dev}1), direct=on, fixed buffers, no polling" \
 		grep -q "^REAL vdb FIO-VERIFY=ok" "$work/real"
 	umount "$work/ext4"
 else
-	for what in "powers off" "ext4 file" "raw partition"; do
+	for what in "powers off" "ext4 file" "sqpoll" "raw partition"; do
 		ok "real storage: $what # SKIP no scratch disk (in-testbed --scratch-disk MIB)"
 	done
 fi

@@ -4,6 +4,7 @@
 #include "tests/unit/check.h"
 #include "virtio/blk.h"
 #include "virtio/blk_io.h"
+#include "virtio/coalesce.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -499,10 +500,12 @@ static void test_bad_chain(void)
 }
 
 /* Four queues, each with 32 writes in flight at once, then read back; with coalesce-us=
- * too (an interrupt held while more of its queue is under way still goes in the end). */
-static void test_multiqueue(unsigned int coalesce_us)
+ * (an interrupt held while more of its queue is under way still goes in the end) and
+ * with sqpoll=on (the queues' rings share the first one's kernel submission thread). */
+static void test_multiqueue(unsigned int coalesce_us, bool sqpoll)
 {
-	struct blk_options o = {.path = path, .queues = NQ, .coalesce_us = coalesce_us};
+	struct blk_options o = {
+		.path = path, .queues = NQ, .coalesce_us = coalesce_us, .sqpoll = sqpoll};
 	unsigned int q, i, done[NQ] = {0};
 	uint16_t head;
 	uint32_t len;
@@ -510,6 +513,7 @@ static void test_multiqueue(unsigned int coalesce_us)
 
 	make_disk(DISK_SIZE);
 	CHECK(disk_open(&k, &o, NQ) == 0);
+	CHECK(!sqpoll || getuid() != 0 || !((struct blk *)k.dev)->sqpoll_refused);
 	for (q = 0; q < NQ; q++) {
 		for (i = 0; i < 32; i++) {
 			uint64_t n = q * 32 + i;
@@ -840,8 +844,9 @@ int main(int argc, char **argv)
 	test_write_through();
 	test_readonly();
 	test_bad_chain();
-	test_multiqueue(0);
-	test_multiqueue(10000);
+	test_multiqueue(0, false);
+	test_multiqueue(10000, false);
+	test_multiqueue(COALESCE_DEFAULT_US, true);
 	test_discard_flood();
 	test_direct();
 	test_ram_pieces();

@@ -115,9 +115,11 @@ static void test_topology_options(void)
 	CHECK(o.disk[0].queues == 0 && !o.disk[0].readonly && o.rng && !o.rng_bus);
 	CHECK(o.disk[0].poll_us == POLL_WINDOW_DEFAULT_US &&
 	      o.disk[0].coalesce_us == COALESCE_DEFAULT_US);
-	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,poll-us=32,coalesce-us=200", NULL, NULL) ==
-	      OPTIONS_OK);
-	CHECK(o.disk[0].poll_us == 32 && o.disk[0].coalesce_us == 200);
+	CHECK(!o.disk[0].sqpoll && !o.disk[0].fixed_buffers);
+	options_free(&o);
+	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,poll-us=0,coalesce-us=200,sqpoll=on", NULL,
+		    NULL) == OPTIONS_OK);
+	CHECK(o.disk[0].poll_us == 0 && o.disk[0].coalesce_us == 200 && o.disk[0].sqpoll);
 	options_free(&o);
 	CHECK(parse(&o, "--kernel=/k", "--rng=bus=rp9", NULL, NULL) == OPTIONS_OK);
 	CHECK(o.rng && !strcmp(o.rng_bus, "rp9"));
