@@ -55,12 +55,23 @@ run_conduit() {
 	sed 's/^/# /' "$log"
 }
 
-# testbed_killed LOG: the last run's guest died of a triple fault, as the testbed now
-# and then kills an L2 guest (README, "The testbed"): says so and keeps LOG as
-# LOG.crashed. The caller boots that guest once more, once; failed checks never rerun.
+# testbed_killed LOG: the last run's guest died as the testbed now and then kills an L2
+# guest (README, "The testbed"): a triple fault, or (a guest booted with panic=-1, so
+# that it ends at once) its kernel's double fault, an exception it could not even
+# push: both are the guest seeing page tables that are not what it wrote. Says so and
+# keeps LOG as LOG.crashed. The caller boots that guest once more, once; failed checks
+# never rerun.
 testbed_killed() {
-	[ "$status" -eq 2 ] && grep -q 'guest crashed: triple fault' "$1" || return 1
-	echo "# ${1##*/}: the guest died of a triple fault (the testbed's); booting it once more"
+	local how
+	if [ "$status" -eq 2 ] && grep -q 'guest crashed: triple fault' "$1"; then
+		how="a triple fault"
+	elif [ "$status" -eq 0 ] && grep -q 'PANIC: double fault' "$1" &&
+		grep -q 'guest rebooted' "$1"; then
+		how="a double fault in its kernel"
+	else
+		return 1
+	fi
+	echo "# ${1##*/}: the guest died of $how (the testbed's); booting it once more"
 	mv "$1" "$1.crashed"
 }
 
