@@ -26,6 +26,7 @@
 #include "virtio/blk.h"
 #include "virtio/coalesce.h"
 #include "virtio/poll_window.h"
+#include "vmm/base/clock.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -66,14 +67,6 @@ struct bench {
 	struct vqd d;
 	uint16_t slot_of[QUEUE_SIZE];
 };
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static uint64_t next_rand(struct bench *b)
 {
@@ -118,12 +111,12 @@ static void complete(struct bench *b, uint16_t head, uint32_t len, bool again)
 
 /* The next used entry: waited for on the interrupt, or (--driver-spin) spun for on
  * the ring until the run ends. */
-static bool next_used(struct bench *b, double end, uint16_t *head, uint32_t *len)
+static bool next_used(struct bench *b, uint64_t end, uint16_t *head, uint32_t *len)
 {
 	if (!b->spin)
 		return vqd_wait_used(&b->d, head, len, -1) == 1;
 	while (!vqd_get_used(&b->d, head, len))
-		if (now() >= end)
+		if (clock_ns() >= end)
 			return false;
 	return true;
 }
@@ -133,17 +126,16 @@ static bool next_used(struct bench *b, double end, uint16_t *head, uint32_t *len
 static double run_conduit(struct bench *b, unsigned int qd)
 {
 	unsigned int i, inflight = qd;
-	double start, end;
-	uint64_t done = 0;
+	uint64_t start, end, done = 0;
 	uint16_t head;
 	uint32_t len;
 
 	for (i = 0; i < qd; i++)
 		submit(b, i);
 	vqd_kick(&b->d);
-	start = now();
-	end = start + b->runtime;
-	while (now() < end) {
+	start = clock_ns();
+	end = start + (uint64_t)b->runtime * 1000000000ULL;
+	while (clock_ns() < end) {
 		if (!next_used(b, end, &head, &len))
 			continue;
 		do {
@@ -152,12 +144,12 @@ static double run_conduit(struct bench *b, unsigned int qd)
 		} while (vqd_get_used(&b->d, &head, &len));
 		vqd_kick(&b->d);
 	}
-	end = now();
+	end = clock_ns();
 	while (inflight && vqd_wait_used(&b->d, &head, &len, 1000) == 1) {
 		complete(b, head, len, false);
 		inflight--;
 	}
-	return (double)done / (end - start);
+	return (double)done * 1e9 / (double)(end - start);
 }
 
 static double bench_conduit(struct bench *b, unsigned int qd)
