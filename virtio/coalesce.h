@@ -1,8 +1,9 @@
 /*
  * Interrupt coalescing for a queue served by an I/O thread, in the manner of NVMe's
- * Interrupt Coalescing feature (an aggregation time and threshold, NVMe 2.0 §5.27.1.9)
- * and a NIC's rx-usecs: the interrupt for used entries pushed while more requests of
- * the queue are still under way waits, so one interrupt announces several.
+ * Interrupt Coalescing feature (Feature Identifier 08h: an aggregation time and an
+ * aggregation threshold) and a NIC's rx-usecs: the interrupt for used entries pushed
+ * while more requests of the queue are still under way waits, so one interrupt
+ * announces several.
  *  - it is held only while more requests are under way than entries wait for it (the
  *    threshold adapts to the queue depth: at depth 2 or less nothing is ever held, at
  *    depth 32 about half the queue is announced at once);
