@@ -33,7 +33,7 @@ run_phase() { # run_phase PHASE LOG
 		--cmdline "console=ttyS0 quiet conduit.phase=$1"
 }
 
-plan 20
+plan 21
 
 run_phase 1 "$work/one"
 check "guest with the topology powers off cleanly" [ "$status" -eq 0 ]
@@ -76,6 +76,10 @@ check "a disk locked by another VM gives status 1 and says so" \
 	ended_with "$work/locked" 1 "conduit: error: .*locked"
 kill -TERM "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
+status=$?
+# its disk is live (registered with its I/O thread's io_uring) when the signal comes
+check "SIGTERM stops a VM whose disk is running: status 0, no seccomp line" \
+	eval '[ "$status" -eq 0 ] && ! grep -q seccomp "$work/hold"'
 
 # Real storage: the scratch disk's serial is disk0 (tools/testbed --disk).
 scratch_disk() {

@@ -91,13 +91,15 @@ static const char *const vcpu_calls[] = {
  * eventfds, and a tap (if_nametoindex() asks through a socket); functions taken
  * managed at run time: sysfs binds, the journal (fdatasync), VF settings over
  * rtnetlink (libnl: bind, getsockname, setsockopt, sendmsg, recvmsg) and their locks
- * handed to the steward (sendmsg with SCM_RIGHTS). */
+ * handed to the steward (sendmsg with SCM_RIGHTS); a disk still running at the end (a
+ * SIGTERM) unregisters its io_urings' file and buffers (io_uring_register). */
 static const char *const main_calls[] = {
 	"ioctl",    "fcntl",  "mincore",     "getrusage",  "pread64",	 "pwrite64",
 	"openat",   "wait4",  "accept4",     "getsockopt", "sendto",	 "unlink",
 	"eventfd2", "flock",  "lseek",	     "readlink",   "getdents64", "fstatfs",
 	"socket",   "access", "faccessat",   "faccessat2", "sendmsg",	 "recvmsg",
-	"recvfrom", "bind",   "getsockname", "setsockopt", "fdatasync",	 NULL,
+	"recvfrom", "bind",   "getsockname", "setsockopt", "fdatasync",	 "io_uring_register",
+	NULL,
 };
 
 static enum sandbox_mode sandbox_mode;
