@@ -665,7 +665,8 @@ static void queue_drain(struct blk_queue *bq)
 
 /* The interrupt goes out as an eventfd write in the ring: it leaves with the
  * io_uring_enter that waits for what comes next, a system call saved per batch. With
- * coalesce-us= it may wait for more completions first (coalesce.h). */
+ * coalesce-us= it may wait for more completions first (coalesce.h); what is under way
+ * is counted in operations, so a discard of several ranges weighs as several requests. */
 static void queue_notify(struct blk_queue *bq)
 {
 	static const uint64_t one = 1;
