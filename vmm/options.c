@@ -312,7 +312,8 @@ bad:
 
 static int parse_disk(const char *arg, struct vm_options *opts)
 {
-	struct disk_opt *d = &opts->disk[opts->nr_disks];
+	struct disk_opt *disk = &opts->disk[opts->nr_disks];
+	struct blk_options *d = &disk->blk;
 	char *cur = keep(opts, arg), *key, *val;
 	int ret = 0;
 
@@ -320,9 +321,8 @@ static int parse_disk(const char *arg, struct vm_options *opts)
 		log_error("--disk: at most %d disks", OPT_MAX_DISKS);
 		return -1;
 	}
-	/* queues 0: one per vCPU, decided with --cpus */
-	*d = (struct disk_opt){
-		.queues = 0, .poll_us = POLL_WINDOW_DEFAULT_US, .coalesce_us = COALESCE_DEFAULT_US};
+	*disk = (struct disk_opt){
+		.blk = {.poll_us = POLL_WINDOW_DEFAULT_US, .coalesce_us = COALESCE_DEFAULT_US}};
 	while (!ret && kv_next(&cur, &key, &val)) {
 		if (!strcmp(key, "path") && val && *val) {
 			d->path = val;
@@ -342,7 +342,7 @@ static int parse_disk(const char *arg, struct vm_options *opts)
 			ret = parse_range("--disk", key, val, 0, OPT_MAX_COALESCE_US,
 					  &d->coalesce_us);
 		} else if (!strcmp(key, "bus") && val && *val) {
-			d->bus = val;
+			disk->bus = val;
 		} else {
 			log_error("--disk: unknown key '%s': use path, readonly, queues, direct, "
 				  "poll-us, coalesce-us, fixed-buffers, sqpoll, bus",

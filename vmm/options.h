@@ -4,6 +4,7 @@
 
 #include "sriov/claim.h"
 #include "vfio/relocate.h"
+#include "virtio/blk.h"
 #include "virtio/net.h"
 #include "vmm/base/sandbox.h"
 #include "vmm/guest_numa.h"
@@ -39,14 +40,7 @@ struct port_opt {
 
 /* --disk path=FILE[,readonly=on][,queues=N][,direct=on][,bus=ID] */
 struct disk_opt {
-	const char *path;
-	bool readonly;
-	bool direct;
-	unsigned int queues;	  /* 0: one per vCPU */
-	unsigned int poll_us;	  /* the most each I/O thread busy-polls before it sleeps */
-	unsigned int coalesce_us; /* the most an interrupt waits for more completions */
-	bool fixed_buffers;	  /* guest RAM registered with each I/O thread's io_uring */
-	bool sqpoll;		  /* an io_uring SQPOLL kernel thread for the disk */
+	struct blk_options blk; /* blk.queues 0: one per vCPU, decided with --cpus */
 	const char *bus;
 };
 

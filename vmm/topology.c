@@ -345,15 +345,10 @@ static struct virtio_dev *create_net(struct topo *t, const struct net_opt *n)
 
 static struct virtio_dev *create_disk(struct topo *t, const struct disk_opt *d)
 {
-	struct blk_options bo = {.path = d->path,
-				 .readonly = d->readonly,
-				 .direct = d->direct,
-				 .poll_us = d->poll_us,
-				 .coalesce_us = d->coalesce_us,
-				 .fixed_buffers = d->fixed_buffers,
-				 .sqpoll = d->sqpoll,
-				 .queues = d->queues ? d->queues : disk_queues(t->vm->opts)};
+	struct blk_options bo = d->blk;
 
+	if (!bo.queues)
+		bo.queues = disk_queues(t->vm->opts);
 	return blk_create(&bo);
 }
 

@@ -108,18 +108,19 @@ static void test_topology_options(void)
 		    "--disk=path=/d.img,readonly=on,queues=4,direct=on,bus=sw.1") == OPTIONS_OK);
 	CHECK(o.nr_ports == 2 && !o.port[0].is_switch && !strcmp(o.port[0].id, "rp1"));
 	CHECK(o.port[1].is_switch && !strcmp(o.port[1].bus, "rp1") && o.port[1].ports == 4);
-	CHECK(o.nr_disks == 1 && !strcmp(o.disk[0].path, "/d.img") && o.disk[0].readonly &&
-	      o.disk[0].direct && o.disk[0].queues == 4 && !strcmp(o.disk[0].bus, "sw.1"));
+	CHECK(o.nr_disks == 1 && !strcmp(o.disk[0].blk.path, "/d.img") && o.disk[0].blk.readonly &&
+	      o.disk[0].blk.direct && o.disk[0].blk.queues == 4 && !strcmp(o.disk[0].bus, "sw.1"));
 	options_free(&o);
 	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a", "--rng", NULL) == OPTIONS_OK);
-	CHECK(o.disk[0].queues == 0 && !o.disk[0].readonly && o.rng && !o.rng_bus);
-	CHECK(o.disk[0].poll_us == POLL_WINDOW_DEFAULT_US &&
-	      o.disk[0].coalesce_us == COALESCE_DEFAULT_US);
-	CHECK(!o.disk[0].sqpoll && !o.disk[0].fixed_buffers);
+	CHECK(o.disk[0].blk.queues == 0 && !o.disk[0].blk.readonly && o.rng && !o.rng_bus);
+	CHECK(o.disk[0].blk.poll_us == POLL_WINDOW_DEFAULT_US &&
+	      o.disk[0].blk.coalesce_us == COALESCE_DEFAULT_US);
+	CHECK(!o.disk[0].blk.sqpoll && !o.disk[0].blk.fixed_buffers);
 	options_free(&o);
 	CHECK(parse(&o, "--kernel=/k", "--disk=path=/a,poll-us=0,coalesce-us=200,sqpoll=on", NULL,
 		    NULL) == OPTIONS_OK);
-	CHECK(o.disk[0].poll_us == 0 && o.disk[0].coalesce_us == 200 && o.disk[0].sqpoll);
+	CHECK(o.disk[0].blk.poll_us == 0 && o.disk[0].blk.coalesce_us == 200 &&
+	      o.disk[0].blk.sqpoll);
 	options_free(&o);
 	CHECK(parse(&o, "--kernel=/k", "--rng=bus=rp9", NULL, NULL) == OPTIONS_OK);
 	CHECK(o.rng && !strcmp(o.rng_bus, "rp9"));
@@ -292,7 +293,7 @@ static void test_device_options(void)
 	char *bad[] = {"add-device", "--disk", "path=/img,queues=99"};
 	struct vm_options o;
 
-	CHECK(!options_parse_device(3, disk, &o) && o.nr_disks == 1 && o.disk[0].readonly &&
+	CHECK(!options_parse_device(3, disk, &o) && o.nr_disks == 1 && o.disk[0].blk.readonly &&
 	      !strcmp(o.disk[0].bus, "hp1"));
 	options_free(&o);
 	CHECK(options_parse_device(4, two, &o));
