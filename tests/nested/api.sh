@@ -46,7 +46,7 @@ boot_vm() {
 	"$CONDUIT" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 --memory 256M \
 		--pcie root-port,id=rp1 --pcie root-port,id=rp2 \
 		--disk "path=$work/disk.img,bus=rp1" --rng --vfio "host=$L1V_EDU,bus=rp2" \
-		--api-socket "$sock" --cmdline "console=ttyS0 quiet panic=-1" </dev/null >"$work/vm" 2>&1 &
+		--api-socket "$sock" --cmdline "$GUEST_CMDLINE" </dev/null >"$work/vm" 2>&1 &
 	vm=$!
 	for _ in $(seq 360); do
 		grep -q '^GUEST-TICK 1 ' "$work/vm" && return 0

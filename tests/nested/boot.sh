@@ -14,7 +14,7 @@ plan 15
 
 # A 2-vCPU, 256 MiB guest: it must see both CPUs, about 256 MiB and our command line.
 run_guest "$work/poweroff" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 2 \
-	--memory 256M --cmdline "console=ttyS0 quiet panic=-1 conduit.end=poweroff" --stats
+	--memory 256M --cmdline "$GUEST_CMDLINE conduit.end=poweroff" --stats
 check "power-off exits 0" [ "$status" -eq 0 ]
 check "guest sees 2 vCPUs" [ "$(field "$work/poweroff" GUEST-CPUS)" = 2 ]
 check "both vCPUs online" [ "$(field "$work/poweroff" GUEST-ONLINE)" = 0-1 ]
@@ -22,7 +22,7 @@ mem=$(field "$work/poweroff" GUEST-MEMTOTAL-KB)
 check "guest memory is 200..256 MiB (MemTotal ${mem:-none} kB)" \
 	[ "${mem:-0}" -gt 204800 -a "${mem:-0}" -le 262144 ]
 check "guest gets our command line" \
-	grep -qx "GUEST-CMDLINE=console=ttyS0 quiet panic=-1 conduit.end=poweroff" "$work/poweroff"
+	grep -qx "GUEST-CMDLINE=$GUEST_CMDLINE conduit.end=poweroff" "$work/poweroff"
 check "ACPI tables reach the guest" grep -q "^GUEST-ACPI=.*DSDT.*FACP.*" "$work/poweroff"
 check "power-off is reported" grep -q "guest powered off (ACPI S5)" "$work/poweroff"
 
@@ -35,7 +35,7 @@ for how in acpi kbd; do
 	kbd) args="reboot=k" want="8042 keyboard controller reset" ;;
 	esac
 	run_guest "$work/reboot-$how" run --kernel "$kernel" --initrd "$work/initrd.gz" \
-		--cmdline "console=ttyS0 quiet panic=-1 conduit.end=reboot $args"
+		--cmdline "$GUEST_CMDLINE conduit.end=reboot $args"
 	check "reboot via $how exits 0 ($want)" ended_with "$work/reboot-$how" 0 "$want"
 done
 

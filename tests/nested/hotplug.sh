@@ -95,7 +95,7 @@ boot_vm() {
 	"$CONDUIT" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 1 --memory 512M \
 		--pcie root-port,id=hp1 --pcie root-port,id=hp2 --pcie root-port,id=full \
 		--disk "path=$work/boot.img,bus=full" --api-socket "$sock" \
-		--cmdline "console=ttyS0 quiet panic=-1" </dev/null >"$work/vm" 2>&1 &
+		--cmdline "$GUEST_CMDLINE" </dev/null >"$work/vm" 2>&1 &
 	vm=$!
 	wait_count '^GUEST-WATCHING' 1 180
 }
@@ -183,7 +183,7 @@ scenario() {
 	check "the VF is still on vfio-pci in L1" \
 		[ "$(basename "$(readlink "/sys/bus/pci/devices/$VF/driver")")" = vfio-pci ]
 	run_guest "$work/second" run --kernel "$kernel" --initrd "$work/plain.gz" \
-		--vfio "host=$VF" --cmdline "console=ttyS0 quiet panic=-1 conduit.end=poweroff" --serial none
+		--vfio "host=$VF" --cmdline "$GUEST_CMDLINE conduit.end=poweroff" --serial none
 	check "a second VM takes the VF meanwhile and powers off (status 0)" [ "$status" -eq 0 ]
 
 	# Ten cycles of the VF in the same guest

@@ -72,7 +72,7 @@ echo "$before" | sed 's/^/# before: /'
 # test can kill its whole process group), console to work/NAME.raw; its pid (and
 # process group) in $started and work/NAME.pgid.
 start() {
-	local name=$1 cmdline="console=ttyS0 quiet panic=-1 conduit.ping=$PF_ADDR $2"
+	local name=$1 cmdline="$GUEST_CMDLINE conduit.ping=$PF_ADDR $2"
 	shift 2
 	setsid "$CONDUIT" run --kernel "$kernel" --initrd "$initrd" --cpus 1 --memory 512M \
 		--cmdline "$cmdline" --pcie root-port,id=rp1 "$@" </dev/null >"$work/$name.raw" 2>&1 &

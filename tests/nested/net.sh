@@ -387,8 +387,7 @@ echo "virtio_pci virtio_net" | tr ' ' '\n' >"$work/modules.list"
 	bail "cannot build the guest image (ethtool is in tools/install-deps)"
 head -c 32M /dev/urandom >"$work/down.bin"
 head -c 4M /dev/urandom >"$work/down2.bin"
-# panic=-1 (as every nested guest): a guest kernel that panics ends its VM at once
-append="console=ttyS0 quiet panic=-1 conduit.l1=$L1_ADDR"
+append="$GUEST_CMDLINE conduit.l1=$L1_ADDR"
 
 if [ "$vmm" = qemu ]; then plan 42; else plan 51; fi
 # vhost=off with an MTU behind a root port; vhost=on without one on the root bus.

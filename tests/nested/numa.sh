@@ -78,7 +78,7 @@ boot() {
 	local name=$1 numa=$2 memory=$3
 	shift 3
 	"$CONDUIT" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 1 --memory "$memory" \
-		--cmdline "console=ttyS0 quiet panic=-1 conduit.want=igbvf,nvme conduit.hold" \
+		--cmdline "$GUEST_CMDLINE conduit.want=igbvf,nvme conduit.hold" \
 		--pcie root-port,id=rp1 --vfio "pf=$igb2,vf=auto,bus=rp1" \
 		--pcie root-port,id=rp2 --vfio "pf=$nvme2,vf=auto,bus=rp2" --rng --numa "$numa" "$@" \
 		</dev/null >"$work/$name.raw" 2>&1 &
@@ -184,7 +184,7 @@ stop
 cpus0=$(cat /sys/devices/system/node/node0/cpulist)
 boot_topo() {
 	"$CONDUIT" run --kernel "$kernel" --initrd "$work/topo.gz" --cpus 2 --memory 512M \
-		--cmdline "console=ttyS0 quiet panic=-1 maxcpus=1" \
+		--cmdline "$GUEST_CMDLINE maxcpus=1" \
 		--numa node=0,cpus=0,memory=256M,host-node=0 \
 		--numa node=1,cpus=1,memory=256M,host-node=1 \
 		--pcie root-complex,id=rc0,numa=0 --pcie root-complex,id=rc1,numa=1 \

@@ -30,7 +30,7 @@ run_phase() { # run_phase PHASE LOG
 		--pcie switch,id=sw,bus=rp2,ports=2 \
 		--disk "path=$work/disk.img,bus=rp1,queues=2" --rng=bus=sw.0 \
 		--disk "path=$work/ro.img,readonly=on,bus=sw.1" --disk "path=$work/fs.img,bus=rp3" \
-		--cmdline "console=ttyS0 quiet panic=-1 conduit.phase=$1"
+		--cmdline "$GUEST_CMDLINE conduit.phase=$1"
 }
 
 plan 21
@@ -68,7 +68,7 @@ check "file written to ext2 reads back the same after power-off and boot" \
 
 # A disk another process holds is refused at start: status 1, nothing else changes.
 "$CONDUIT" run --kernel "$kernel" --initrd "$work/initrd.gz" --disk "path=$work/disk.img" \
-	--cmdline "console=ttyS0 quiet panic=-1 conduit.phase=hold" </dev/null >"$work/hold" 2>&1 &
+	--cmdline "$GUEST_CMDLINE conduit.phase=hold" </dev/null >"$work/hold" 2>&1 &
 holder=$!
 for _ in $(seq 120); do grep -q GUEST-HOLDING "$work/hold" 2>/dev/null && break; sleep 1; done
 run_conduit "$work/locked" run --kernel "$kernel" --disk "path=$work/disk.img"
@@ -100,7 +100,7 @@ if dev=$(scratch_disk); then
 	run_guest "$work/real" run --kernel "$kernel" --initrd "$work/initrd.gz" --cpus 1 \
 		--memory 512M --disk "path=$work/ext4/disk.img,direct=on,sqpoll=on" \
 		--disk "path=${dev}1,direct=on,fixed-buffers=on,poll-us=0,coalesce-us=0" --stats \
-		--cmdline "console=ttyS0 quiet panic=-1 conduit.phase=real"
+		--cmdline "$GUEST_CMDLINE conduit.phase=real"
 	grep '^conduit-stats: device=' "$work/real" | sed 's/^/# /'
 	check "real storage: the guest powers off cleanly" [ "$status" -eq 0 ]
 	check "fio verify on an image file on ext4 in L1, direct=on, sqpoll, polling, coalescing" \

@@ -75,7 +75,7 @@ e1000e_rom=$(rom_sha "$E1000E")
 for bdf in "$IGB_VF" "$NVME_VF" "$E1000E"; do
 	l1v_bind_vfio "$bdf" >/dev/null || bail "binding $bdf to vfio-pci"
 done
-append="console=ttyS0 quiet panic=-1 conduit.ping=$L1_PF_ADDR,$L1_VF_ADDR"
+append="$GUEST_CMDLINE conduit.ping=$L1_PF_ADDR,$L1_VF_ADDR"
 relocate=
 
 
