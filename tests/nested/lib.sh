@@ -31,11 +31,9 @@ finish() {
 	[ "$tap_failed" -eq 0 ]
 }
 
-# Every nested guest's kernel command line starts with this. panic=-1: a guest kernel
-# that panics (the testbed's double fault among them, see testbed_killed) reboots at
-# once, which ends its VM, instead of the test waiting out its time limit.
-# shellcheck disable=SC2034 # used by the tests that source this file
-GUEST_CMDLINE="console=ttyS0 quiet panic=-1"
+# GUEST_CMDLINE: every nested guest's kernel command line starts with it.
+# shellcheck source=tools/lib/l2-guest.sh
+. "$repo/tools/lib/l2-guest.sh"
 
 # The testbed's kernel serves as the L2 guest kernel too.
 guest_kernel() {
