@@ -20,7 +20,8 @@
  * With poll-us=, a thread about to sleep first busy-polls the available ring and its
  * completions for a window that adapts to how soon work came before (poll_window.h),
  * kicks off meanwhile: a guest that submits while the thread looks does not exit.
- * With coalesce-us=, the interrupt for completions may wait for more (coalesce.h).
+ * With coalesce-us=, the interrupt for completions may wait for more, and the thread
+ * sleeps with kicks off while requests are under way (coalesce.h).
  *
  * Flushes are ordered here, not with IOSQE_IO_DRAIN: a drained FSYNC waits for every
  * earlier operation of the ring, the kick poll included, which never completes for
@@ -650,17 +651,14 @@ static bool queue_pop_all(struct blk_queue *bq)
 	}
 }
 
-/* Kicks stay off while draining; turning them back on re-checks the ring. With poll-us=
- * they stay off: queue_wait turns them on before the thread sleeps (the driver that
- * sees a completion and submits at once would kick in between otherwise). */
+/* Kicks go off while the thread works; queue_found_work decides, before the thread
+ * sleeps, whether they come back on (the driver that sees a completion and submits at
+ * once would kick in between otherwise). */
 static void queue_drain(struct blk_queue *bq)
 {
 	bq->need_drain = false;
-	do {
-		vq_disable_notify(&bq->q->vq);
-		if (!queue_pop_all(bq))
-			return;
-	} while (!bq->poll.max_ns && vq_enable_notify(&bq->q->vq));
+	vq_disable_notify(&bq->q->vq);
+	queue_pop_all(bq);
 }
 
 /* The interrupt goes out as an eventfd write in the ring: it leaves with the
@@ -748,26 +746,29 @@ static bool queue_poll(struct blk_queue *bq)
 	return found;
 }
 
-/* With poll-us= set, before the thread may sleep: the poll if its window is open, and
- * if that found nothing, kicks on with a last look at the ring (vq_enable_notify). True
- * if work came; kicks stay off then. Whatever path led here, kicks are on whenever the
- * thread sleeps. */
+/* Before the thread may sleep: the poll if its window is open; if that found nothing,
+ * with requests under way and coalesce-us= kicks stay off and the ring is looked at
+ * after the sleep (queue_sleep ends it in time), else kicks on with a last look at the
+ * ring (vq_enable_notify). True if work came; kicks stay off then. Kicks are on
+ * whenever the thread sleeps with nothing under way. */
 static bool queue_found_work(struct blk_queue *bq)
 {
 	bool found = bq->poll.ns && queue_poll(bq);
 
 	if (found)
 		virtio_stat_add(&bq->q->stats.poll_hits, 1);
+	else if (coalesce_kicks_off(&bq->hold, bq->inflight))
+		bq->need_drain = true;
 	else if (vq_enable_notify(&bq->q->vq))
 		found = bq->need_drain = true;
 	return found;
 }
 
 /* Submits what is queued and sleeps until the next completion, or until a held
- * interrupt is due (-ETIME). */
+ * interrupt is due or the ring is to be looked at with kicks off (-ETIME). */
 static int queue_sleep(struct blk_queue *bq)
 {
-	uint64_t left = coalesce_left(&bq->hold, clock_ns());
+	uint64_t left = coalesce_sleep(&bq->hold, bq->inflight, clock_ns());
 	struct __kernel_timespec ts = {.tv_sec = (long long)(left / 1000000000),
 				       .tv_nsec = (long long)(left % 1000000000)};
 	struct io_uring_cqe *cqe;
@@ -779,16 +780,20 @@ static int queue_sleep(struct blk_queue *bq)
 
 /* Submits what is queued and waits for the next completion (a kick is one), unless
  * queue_found_work finds some first; the time until work came sizes the next window
- * (a held interrupt falling due is not work). */
+ * (a timed-out sleep is not work). Without a window the submission goes with the
+ * sleep, one system call. */
 static int queue_wait(struct blk_queue *bq)
 {
 	struct poll_window *w = &bq->poll;
 	uint64_t t0 = w->max_ns ? clock_ns() : 0;
 	int ret = 0;
 
-	if (w->max_ns && !bq->stopping) {
-		ret = io_uring_submit(&bq->ring);
+	if (!bq->stopping) {
+		if (w->max_ns)
+			ret = io_uring_submit(&bq->ring);
 		if (queue_found_work(bq)) {
+			if (!w->max_ns)
+				return io_uring_submit(&bq->ring);
 			poll_window_update(w, clock_ns() - t0);
 			return ret;
 		}

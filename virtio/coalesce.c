@@ -22,3 +22,12 @@ uint64_t coalesce_left(const struct coalesce *c, uint64_t now)
 		return 0;
 	return end > now ? end - now : 1;
 }
+
+uint64_t coalesce_sleep(const struct coalesce *c, unsigned int inflight, uint64_t now)
+{
+	uint64_t left = coalesce_left(c, now);
+
+	if (!coalesce_kicks_off(c, inflight))
+		return left;
+	return left && left < c->max_ns ? left : c->max_ns;
+}

@@ -8,8 +8,14 @@
  *    threshold adapts to the queue depth: at depth 2 or less nothing is ever held, at
  *    depth 32 about half the queue is announced at once);
  *  - it goes at the latest max_ns after the first held entry was pushed.
- * Under a nested hypervisor every interrupt is several costly exits for the guest, and
- * a one-vCPU guest at depth 32 spends its time taking them (README, tools/bench-blk).
+ * The guest's kicks are coalesced the same way: while requests are under way the
+ * thread sleeps with them off (§2.7.10 lets the device ask for none), as their
+ * completions wake it and it looks at the available ring then, and at the latest max_ns
+ * later: that is the longest a request made meanwhile waits to be seen. A request made
+ * while nothing is under way kicks, so depth 1 waits for nothing.
+ * Under a nested hypervisor every interrupt and kick is several costly exits for the
+ * guest, and a one-vCPU guest at depth 32 spends its time taking them (README,
+ * tools/bench-blk).
  */
 #ifndef CONDUIT_VIRTIO_COALESCE_H
 #define CONDUIT_VIRTIO_COALESCE_H
@@ -36,5 +42,16 @@ bool coalesce_hold(struct coalesce *c, unsigned int waiting, unsigned int inflig
 
 /* How long a held interrupt may still wait (at least 1 ns); 0 when none is held. */
 uint64_t coalesce_left(const struct coalesce *c, uint64_t now);
+
+/* With `inflight` requests under way: true to sleep with kicks off, false to turn them
+ * on before sleeping. */
+static inline bool coalesce_kicks_off(const struct coalesce *c, unsigned int inflight)
+{
+	return c->max_ns && inflight;
+}
+
+/* How long the thread may sleep at `now` with `inflight` requests under way: until a
+ * held interrupt is due, and with kicks off max_ns at the most; 0: until work comes. */
+uint64_t coalesce_sleep(const struct coalesce *c, unsigned int inflight, uint64_t now);
 
 #endif

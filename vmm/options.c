@@ -42,7 +42,9 @@ void options_usage(FILE *out)
 		"                         interrupt waits up to coalesce-us (default %u)\n",
 		POLL_WINDOW_DEFAULT_US, COALESCE_DEFAULT_US);
 	fputs("                         for more completions while the queue is deeper\n"
-	      "                         than those (0: never); fixed-buffers=on: guest RAM\n"
+	      "                         than those, and while requests are under way the\n"
+	      "                         guest does not kick: the ring is looked at within\n"
+	      "                         coalesce-us (0: neither); fixed-buffers=on: guest RAM\n"
 	      "                         is io_uring's registered buffers (pinned);\n"
 	      "                         sqpoll=on: a kernel thread submits for the disk\n"
 	      "  --rng[=bus=PORT]       virtio-rng fed from getrandom(2)\n"

@@ -152,7 +152,7 @@ static bool need_kick(struct vqd *d)
 	return (uint16_t)(d->avail_idx - ev - 1) < (uint16_t)(d->avail_idx - d->kicked_idx);
 }
 
-void vqd_kick(struct vqd *d)
+bool vqd_kick(struct vqd *d)
 {
 	uint64_t one = 1;
 	bool kick;
@@ -163,6 +163,7 @@ void vqd_kick(struct vqd *d)
 	d->kicked_idx = d->avail_idx;
 	if (kick && write(d->kick_fd, &one, sizeof(one)) != sizeof(one))
 		abort();
+	return kick;
 }
 
 bool vqd_get_used(struct vqd *d, uint16_t *head, uint32_t *len)

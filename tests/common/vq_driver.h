@@ -47,8 +47,9 @@ void *vqd_ptr(const struct vqd *d, uint64_t gpa, uint64_t len);
 /* Adds a chain of n buffers (readable ones first) and returns its head, or -1 when out
  * of descriptors. It is published by the next vqd_kick(). */
 int vqd_add(struct vqd *d, const struct vqd_buf *b, unsigned int n, bool indirect);
-/* Publishes added chains and signals the kick eventfd unless the device suppressed it. */
-void vqd_kick(struct vqd *d);
+/* Publishes added chains and signals the kick eventfd unless the device suppressed it;
+ * true if it signalled. */
+bool vqd_kick(struct vqd *d);
 /* Collects one used entry if there is one; frees its descriptors. */
 bool vqd_get_used(struct vqd *d, uint16_t *head, uint32_t *len);
 /* Re-enables interrupts, then waits up to timeout_ms (< 0: for ever) for a used

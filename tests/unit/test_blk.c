@@ -537,16 +537,41 @@ static void test_multiqueue(unsigned int coalesce_us, bool sqpoll)
 
 /* Fault injection: the executable is linked with --wrap=io_uring_submit, so conduit's
  * submissions come here; the next submit_refusals of them fail as a kernel that refuses
- * work would (-EBUSY, nothing submitted). */
+ * work would (-EBUSY, nothing submitted). While slow_pipe is a pipe's read end, the
+ * next read operation submitted reads it instead of the disk: a disk operation that
+ * stays under way until the test writes to the pipe. */
 static int submit_refusals;
+static int slow_pipe = -1;
 int __real_io_uring_submit(struct io_uring *ring);
 int __wrap_io_uring_submit(struct io_uring *ring);
 
+static void slow_down_read(struct io_uring_sq *sq, int fd)
+{
+	unsigned int i;
+
+	for (i = sq->sqe_head; i != sq->sqe_tail; i++) {
+		struct io_uring_sqe *sqe = &sq->sqes[i & sq->ring_mask];
+
+		if (sqe->opcode != IORING_OP_READV && sqe->opcode != IORING_OP_READ &&
+		    sqe->opcode != IORING_OP_READ_FIXED)
+			continue;
+		sqe->fd = fd;
+		sqe->flags &= (uint8_t)~IOSQE_FIXED_FILE;
+		sqe->off = (uint64_t)-1;
+		__atomic_store_n(&slow_pipe, -1, __ATOMIC_SEQ_CST);
+		return;
+	}
+}
+
 int __wrap_io_uring_submit(struct io_uring *ring)
 {
+	int fd = __atomic_load_n(&slow_pipe, __ATOMIC_SEQ_CST);
+
 	if (__atomic_load_n(&submit_refusals, __ATOMIC_SEQ_CST) > 0 &&
 	    __atomic_sub_fetch(&submit_refusals, 1, __ATOMIC_SEQ_CST) >= 0)
 		return -EBUSY;
+	if (fd >= 0)
+		slow_down_read(&ring->sq, fd);
 	return __real_io_uring_submit(ring);
 }
 
@@ -697,6 +722,57 @@ static void test_polling(void)
 	CHECK(on.requests == 200 && on.polls > 0 && on.poll_hits > 0);
 	CHECK(on.poll_hits <= on.polls && on.kicks < on.requests);
 	CHECK(off.requests == 200 && off.polls == 0 && off.poll_hits == 0 && off.kicks > 0);
+}
+
+/* coalesce-us= and kicks (coalesce.h): a read stays under way (slow_pipe); a write made
+ * meanwhile is served before it all the same, and with coalesce-us= the driver sends no
+ * kick for it (the device asked for none while the read is under way, and looks at the
+ * ring within coalesce-us). poll-us=1: the thread submits through io_uring_submit. */
+static void test_kicks_while_under_way(unsigned int coalesce_us)
+{
+	struct blk_options o = {.path = path, .poll_us = 1, .coalesce_us = coalesce_us};
+	struct io r = {VIRTIO_BLK_T_IN, 0, DATA, 4096, true};
+	struct io w = {VIRTIO_BLK_T_OUT, 8, DATA + 4096, 4096, false};
+	int p[2], rh, wh, i;
+	uint8_t data[4096];
+	uint16_t head;
+	uint32_t len;
+	struct disk k;
+	bool kicked;
+
+	make_disk(DISK_SIZE);
+	if (pipe2(p, O_CLOEXEC) || disk_open(&k, &o, 1)) {
+		CHECK(!"pipe and disk for the kicks test");
+		return;
+	}
+	if (((struct blk *)k.dev)->in_memory) {
+		printf("# kicks test skipped: a file in memory is copied, not submitted\n");
+		disk_close(&k);
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	pattern(w.data, 4096, 7);
+	__atomic_store_n(&slow_pipe, p[0], __ATOMIC_SEQ_CST);
+	rh = submit(&k.vqd[0], HDRS, &r, false);
+	vqd_kick(&k.vqd[0]);
+	for (i = 0; i < WAIT_MS && __atomic_load_n(&slow_pipe, __ATOMIC_SEQ_CST) >= 0; i++)
+		usleep(1000);
+	CHECK(__atomic_load_n(&slow_pipe, __ATOMIC_SEQ_CST) < 0);
+	wh = submit(&k.vqd[0], HDRS + 32, &w, false);
+	kicked = vqd_kick(&k.vqd[0]);
+	CHECK(vqd_wait_used(&k.vqd[0], &head, &len, WAIT_MS) == 1 && head == wh);
+	CHECK(status_of(HDRS + 32) == VIRTIO_BLK_S_OK && file_is(8 * 512, gp(w.data, 4096), 4096));
+	CHECK(!coalesce_us || !kicked);
+	memset(data, 0x5a, sizeof(data));
+	CHECK(write(p[1], data, sizeof(data)) == sizeof(data));
+	CHECK(vqd_wait_used(&k.vqd[0], &head, &len, WAIT_MS) == 1 && head == rh);
+	CHECK(status_of(HDRS) == VIRTIO_BLK_S_OK && !memcmp(gp(r.data, 4096), data, 4096));
+	printf("# coalesce-us=%u: the write made while a read was under way %s\n", coalesce_us,
+	       kicked ? "kicked" : "did not kick");
+	disk_close(&k);
+	close(p[0]);
+	close(p[1]);
 }
 
 /* meson runs this test twice: TMPDIR on tmpfs (copies in the I/O thread) and on the
@@ -851,6 +927,8 @@ int main(int argc, char **argv)
 	test_direct();
 	test_ram_pieces();
 	test_polling();
+	test_kicks_while_under_way(COALESCE_DEFAULT_US);
+	test_kicks_while_under_way(0);
 	test_create_errors();
 	unlink(path);
 	guest_ram_destroy(&ram);

@@ -1,5 +1,6 @@
 /* Interrupt coalescing's rule (virtio/coalesce.h): held only while more requests are
- * under way than entries wait, never longer than the most, never at all with 0. */
+ * under way than entries wait, never longer than the most, never at all with 0; kicks
+ * off only while requests are under way, the ring looked at within the most. */
 #include "tests/unit/check.h"
 #include "virtio/coalesce.h"
 
@@ -56,11 +57,41 @@ static void test_deadline(void)
 	CHECK(coalesce_left(&c, 1100 * US) == 0);
 }
 
+/* Kicks: off while anything is under way, on to sleep with nothing under way or with 0. */
+static void test_kicks(void)
+{
+	struct coalesce c;
+
+	coalesce_init(&c, 0);
+	CHECK(!coalesce_kicks_off(&c, 5));
+	CHECK(coalesce_sleep(&c, 5, 1000 * US) == 0);
+	coalesce_init(&c, 100);
+	CHECK(!coalesce_kicks_off(&c, 0));
+	CHECK(coalesce_sleep(&c, 0, 1000 * US) == 0);
+	CHECK(coalesce_kicks_off(&c, 1));
+	CHECK(coalesce_sleep(&c, 1, 1000 * US) == 100 * US);
+}
+
+/* Sleeping with kicks off and an interrupt held: woken by whichever is due first. */
+static void test_sleep_until_due(void)
+{
+	struct coalesce c;
+
+	coalesce_init(&c, 100);
+	CHECK(coalesce_hold(&c, 1, 31, 1000 * US));
+	CHECK(coalesce_sleep(&c, 31, 1060 * US) == 40 * US);
+	CHECK(coalesce_sleep(&c, 31, 1200 * US) == 1); /* overdue: at once */
+	CHECK(!coalesce_hold(&c, 16, 16, 1200 * US));
+	CHECK(coalesce_sleep(&c, 16, 1200 * US) == 100 * US);
+}
+
 int main(void)
 {
 	test_off();
 	test_shallow_never_held();
 	test_half_the_queue();
 	test_deadline();
+	test_kicks();
+	test_sleep_until_due();
 	return CHECK_DONE();
 }
