@@ -699,8 +699,10 @@ static void kick_done(struct blk_queue *bq, int res, unsigned int flags)
 	}
 	if (!(flags & IORING_CQE_F_MORE))
 		arm_kick(bq);
-	if (res > 0)
+	if (res > 0) {
 		virtio_stat_add(&bq->q->stats.kicks, 1);
+		coalesce_request_seen(&bq->hold, bq->inflight);
+	}
 	bq->need_drain = true;
 }
 
@@ -741,8 +743,10 @@ static bool queue_poll(struct blk_queue *bq)
 	do
 		found = io_uring_cq_ready(&bq->ring) || vq_has_avail(vq);
 	while (!found && clock_ns() < end);
-	if (found && vq_has_avail(vq))
+	if (found && vq_has_avail(vq)) {
 		bq->need_drain = true;
+		coalesce_request_seen(&bq->hold, bq->inflight);
+	}
 	return found;
 }
 
@@ -765,17 +769,23 @@ static bool queue_found_work(struct blk_queue *bq)
 }
 
 /* Submits what is queued and sleeps until the next completion, or until a held
- * interrupt is due or the ring is to be looked at with kicks off (-ETIME). */
+ * interrupt is due or the ring is to be looked at with kicks off (-ETIME; what that
+ * look finds tells whether kicks off still pay, coalesce.h). */
 static int queue_sleep(struct blk_queue *bq)
 {
-	uint64_t left = coalesce_sleep(&bq->hold, bq->inflight, clock_ns());
+	uint64_t now = clock_ns(), left = coalesce_sleep(&bq->hold, bq->inflight, now);
 	struct __kernel_timespec ts = {.tv_sec = (long long)(left / 1000000000),
 				       .tv_nsec = (long long)(left % 1000000000)};
+	bool kicks_off = coalesce_kicks_off(&bq->hold, bq->inflight);
 	struct io_uring_cqe *cqe;
+	int ret;
 
 	if (!left)
 		return io_uring_submit_and_wait(&bq->ring, 1);
-	return io_uring_submit_and_wait_timeout(&bq->ring, &cqe, 1, &ts, NULL);
+	ret = io_uring_submit_and_wait_timeout(&bq->ring, &cqe, 1, &ts, NULL);
+	if (ret == -ETIME && kicks_off)
+		coalesce_looked(&bq->hold, clock_ns() - now, vq_has_avail(&bq->q->vq));
+	return ret;
 }
 
 /* Submits what is queued and waits for the next completion (a kick is one), unless

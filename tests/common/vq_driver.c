@@ -152,6 +152,14 @@ static bool need_kick(struct vqd *d)
 	return (uint16_t)(d->avail_idx - ev - 1) < (uint16_t)(d->avail_idx - d->kicked_idx);
 }
 
+bool vqd_kicks_on(struct vqd *d)
+{
+	uint16_t ev = le16toh(
+		__atomic_load_n((uint16_t *)&used_ring(d)->ring[d->size], __ATOMIC_ACQUIRE));
+
+	return ev == d->avail_idx;
+}
+
 bool vqd_kick(struct vqd *d)
 {
 	uint64_t one = 1;

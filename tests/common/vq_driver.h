@@ -50,6 +50,8 @@ int vqd_add(struct vqd *d, const struct vqd_buf *b, unsigned int n, bool indirec
 /* Publishes added chains and signals the kick eventfd unless the device suppressed it;
  * true if it signalled. */
 bool vqd_kick(struct vqd *d);
+/* With EVENT_IDX: true if the device asks for a kick at the next chain published. */
+bool vqd_kicks_on(struct vqd *d);
 /* Collects one used entry if there is one; frees its descriptors. */
 bool vqd_get_used(struct vqd *d, uint16_t *head, uint32_t *len);
 /* Re-enables interrupts, then waits up to timeout_ms (< 0: for ever) for a used

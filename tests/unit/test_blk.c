@@ -724,21 +724,57 @@ static void test_polling(void)
 	CHECK(off.requests == 200 && off.polls == 0 && off.poll_hits == 0 && off.kicks > 0);
 }
 
-/* coalesce-us= and kicks (coalesce.h): a read stays under way (slow_pipe); a write made
- * meanwhile is served before it all the same, and with coalesce-us= the driver sends no
- * kick for it (the device asked for none while the read is under way, and looks at the
- * ring within coalesce-us). poll-us=1: the thread submits through io_uring_submit. */
+/* Waits (up to WAIT_MS) for the device to ask for kicks again, or not. */
+static bool kicks_become(struct vqd *d, bool on)
+{
+	int i;
+
+	for (i = 0; i < WAIT_MS && vqd_kicks_on(d) != on; i++)
+		usleep(1000);
+	return vqd_kicks_on(d) == on;
+}
+
+/* Adds write n (sector 8n, its own data and header) and kicks; its head. */
+static int write_n(struct disk *k, unsigned int n, bool *kicked)
+{
+	struct io w = {VIRTIO_BLK_T_OUT, 8 * n, DATA + 4096 * n, 4096, false};
+	int head;
+
+	pattern(w.data, 4096, (uint8_t)n);
+	head = submit(&k->vqd[0], HDRS + 32 * n, &w, false);
+	*kicked = vqd_kick(&k->vqd[0]);
+	return head;
+}
+
+/* Write n came back next, done. */
+static bool write_done(struct disk *k, unsigned int n, int want)
+{
+	uint16_t head;
+	uint32_t len;
+
+	return vqd_wait_used(&k->vqd[0], &head, &len, WAIT_MS) == 1 && head == want &&
+	       status_of(HDRS + 32 * n) == VIRTIO_BLK_S_OK &&
+	       file_is(8 * 512 * n, gp(DATA + 4096 * n, 4096), 4096);
+}
+
+/* coalesce-us= and kicks (coalesce.h), with a read kept under way (slow_pipe) while
+ * writes come: the first write kicks, which shows the guest submits while requests are
+ * under way; with coalesce-us= kicks are off from then on, so the second write, made
+ * as soon as the first is done, sends none and is served (at the latest coalesce-us
+ * later) all the same; the look after that finds nothing and turns them on again, and
+ * the third write kicks. With 0 every write kicks. Each is served before the read.
+ * coalesce-us is 1 s here, so the second write comes well within it on a loaded
+ * machine; poll-us=1: the thread submits through io_uring_submit. */
 static void test_kicks_while_under_way(unsigned int coalesce_us)
 {
 	struct blk_options o = {.path = path, .poll_us = 1, .coalesce_us = coalesce_us};
 	struct io r = {VIRTIO_BLK_T_IN, 0, DATA, 4096, true};
-	struct io w = {VIRTIO_BLK_T_OUT, 8, DATA + 4096, 4096, false};
-	int p[2], rh, wh, i;
+	bool k1, k2, k3;
 	uint8_t data[4096];
 	uint16_t head;
 	uint32_t len;
+	int p[2], rh, h;
 	struct disk k;
-	bool kicked;
 
 	make_disk(DISK_SIZE);
 	if (pipe2(p, O_CLOEXEC) || disk_open(&k, &o, 1)) {
@@ -752,24 +788,24 @@ static void test_kicks_while_under_way(unsigned int coalesce_us)
 		close(p[1]);
 		return;
 	}
-	pattern(w.data, 4096, 7);
 	__atomic_store_n(&slow_pipe, p[0], __ATOMIC_SEQ_CST);
 	rh = submit(&k.vqd[0], HDRS, &r, false);
 	vqd_kick(&k.vqd[0]);
-	for (i = 0; i < WAIT_MS && __atomic_load_n(&slow_pipe, __ATOMIC_SEQ_CST) >= 0; i++)
-		usleep(1000);
+	CHECK(kicks_become(&k.vqd[0], true)); /* nothing seen yet: kicks on while it waits */
 	CHECK(__atomic_load_n(&slow_pipe, __ATOMIC_SEQ_CST) < 0);
-	wh = submit(&k.vqd[0], HDRS + 32, &w, false);
-	kicked = vqd_kick(&k.vqd[0]);
-	CHECK(vqd_wait_used(&k.vqd[0], &head, &len, WAIT_MS) == 1 && head == wh);
-	CHECK(status_of(HDRS + 32) == VIRTIO_BLK_S_OK && file_is(8 * 512, gp(w.data, 4096), 4096));
-	CHECK(!coalesce_us || !kicked);
+	h = write_n(&k, 1, &k1);
+	CHECK(write_done(&k, 1, h) && k1);
+	h = write_n(&k, 2, &k2);
+	CHECK(write_done(&k, 2, h) && k2 == !coalesce_us);
+	CHECK(kicks_become(&k.vqd[0], true));
+	h = write_n(&k, 3, &k3);
+	CHECK(write_done(&k, 3, h) && k3);
 	memset(data, 0x5a, sizeof(data));
 	CHECK(write(p[1], data, sizeof(data)) == sizeof(data));
 	CHECK(vqd_wait_used(&k.vqd[0], &head, &len, WAIT_MS) == 1 && head == rh);
 	CHECK(status_of(HDRS) == VIRTIO_BLK_S_OK && !memcmp(gp(r.data, 4096), data, 4096));
-	printf("# coalesce-us=%u: the write made while a read was under way %s\n", coalesce_us,
-	       kicked ? "kicked" : "did not kick");
+	printf("# coalesce-us=%u: writes made while a read was under way kicked: %d %d %d\n",
+	       coalesce_us, k1, k2, k3);
 	disk_close(&k);
 	close(p[0]);
 	close(p[1]);
@@ -927,7 +963,7 @@ int main(int argc, char **argv)
 	test_direct();
 	test_ram_pieces();
 	test_polling();
-	test_kicks_while_under_way(COALESCE_DEFAULT_US);
+	test_kicks_while_under_way(1000000);
 	test_kicks_while_under_way(0);
 	test_create_errors();
 	unlink(path);
