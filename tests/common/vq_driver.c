@@ -138,26 +138,28 @@ int vqd_add(struct vqd *d, const struct vqd_buf *b, unsigned int n, bool indirec
 	return head;
 }
 
+/* The device's avail_event, after the used ring's entries (§2.7.10). */
+static uint16_t avail_event(struct vqd *d)
+{
+	return le16toh(__atomic_load_n((uint16_t *)&used_ring(d)->ring[d->size], __ATOMIC_ACQUIRE));
+}
+
 /* §2.7.10: kick if avail_event lies in [kicked_idx, avail_idx), or, without
  * EVENT_IDX, unless the device set VRING_USED_F_NO_NOTIFY. */
 static bool need_kick(struct vqd *d)
 {
-	struct vring_used *u = used_ring(d);
 	uint16_t ev;
 
 	if (!d->event_idx)
-		return !(le16toh(__atomic_load_n(&u->flags, __ATOMIC_RELAXED)) &
+		return !(le16toh(__atomic_load_n(&used_ring(d)->flags, __ATOMIC_RELAXED)) &
 			 VRING_USED_F_NO_NOTIFY);
-	ev = le16toh(__atomic_load_n((uint16_t *)&u->ring[d->size], __ATOMIC_RELAXED));
+	ev = avail_event(d);
 	return (uint16_t)(d->avail_idx - ev - 1) < (uint16_t)(d->avail_idx - d->kicked_idx);
 }
 
 bool vqd_kicks_on(struct vqd *d)
 {
-	uint16_t ev = le16toh(
-		__atomic_load_n((uint16_t *)&used_ring(d)->ring[d->size], __ATOMIC_ACQUIRE));
-
-	return ev == d->avail_idx;
+	return avail_event(d) == d->avail_idx;
 }
 
 bool vqd_kick(struct vqd *d)
